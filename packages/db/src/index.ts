@@ -1,0 +1,6 @@
+export * from './as-user.ts';
+export * from './bootstrap.ts';
+export * from './embedded.ts';
+export * from './migrations.ts';
+export * from './paths.ts';
+export * from './pool.ts';

@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './http-app.ts';
+export * from './ports.ts';
+export * from './service.ts';

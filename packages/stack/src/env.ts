@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { envFields, parseEnv, z } from '@switchboard/config';
+
+/** What `npm start` reads. Names and defaults are the public contract in API.md. */
+export const stackEnvSchema = z
+  .object({
+    SWITCHBOARD_PORT: envFields.port(8080),
+    SWITCHBOARD_HOST: z.string().default('127.0.0.1'),
+    SWITCHBOARD_DATA_DIR: z.string().default('.switchboard'),
+    SWITCHBOARD_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+    SWITCHBOARD_GATEWAYS: z.coerce.number().int().min(1).max(64).default(1),
+    SWITCHBOARD_PUBLIC_URL: envFields.url().optional(),
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
+    SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    ELASTICSEARCH_URL: envFields.url().optional(),
+    LOG_LEVEL: envFields.logLevel(),
+  })
+  .transform((env) => ({
+    ...env,
+    SWITCHBOARD_DATA_DIR: path.resolve(env.SWITCHBOARD_DATA_DIR),
+    SWITCHBOARD_PUBLIC_URL: (
+      env.SWITCHBOARD_PUBLIC_URL ?? `http://localhost:${env.SWITCHBOARD_PORT}`
+    ).replace(/\/$/, ''),
+  }));
+
+export type StackEnv = z.infer<typeof stackEnvSchema>;
+
+export function loadStackEnv(env: Record<string, string | undefined>): StackEnv {
+  return parseEnv('switchboard', stackEnvSchema, env);
+}

@@ -1,0 +1,143 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type EmbeddedCluster,
+  loadOrCreateServiceLogins,
+  prepareDatabase,
+  provisionServiceLogins,
+  startEmbeddedPostgres,
+  urlWithLogin,
+} from '@switchboard/db';
+import { freePort } from '@switchboard/runtime';
+import type { Logger } from 'pino';
+import type { StackEnv } from './env.ts';
+import { GatewayReplicas } from './gateway-replicas.ts';
+import { loadOrCreateValue, newPublishableKey } from './secrets.ts';
+import { ServiceProcess } from './service-process.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const entry = (service: string) => path.join(REPO_ROOT, 'services', service, 'src', 'main.ts');
+/** Services run from TypeScript source through tsx's loader, as the internal packages are consumed. */
+const EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
+
+/** What `npm start` writes to `<data dir>/stack.json` (API.md). */
+export interface StackInfo {
+  gatewayUrl: string;
+  anonKey: string;
+  databaseUrl: string;
+  workers: string[];
+  authUrl: string;
+}
+
+export interface RunningStack {
+  info: StackInfo;
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots the embedded stack: PostgreSQL, the Supabase stand-in, migrations and seed, then local auth,
+ * the workers and the gateway replicas as separate processes. Stops them in reverse order.
+ */
+export async function startStack(env: StackEnv, logger: Logger): Promise<RunningStack> {
+  const dataDir = env.SWITCHBOARD_DATA_DIR;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // stack.json describes a running stack: a previous run's must not be mistaken for this one's.
+  await rm(path.join(dataDir, 'stack.json'), { force: true });
+  const stopped: (() => Promise<void>)[] = [];
+  let shuttingDown = false;
+  const stopAll = async () => {
+    shuttingDown = true;
+    for (const stop of stopped.reverse())
+      await stop().catch((err: unknown) => logger.error({ err }, 'stop failed'));
+    stopped.length = 0;
+  };
+
+  try {
+    const pgLog = logger.child({ service: 'postgres' });
+    const cluster: EmbeddedCluster = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'postgres'),
+      port: await freePort(),
+      log: (line) => pgLog.debug(line),
+    });
+    stopped.push(() => cluster.stop());
+    logger.info({ port: cluster.port }, 'postgres ready');
+
+    const ownerUrl = cluster.urlFor('postgres');
+    const migrated = await prepareDatabase(ownerUrl, { embedded: true, seed: true });
+    logger.info(
+      { applied: migrated.applied, alreadyApplied: migrated.skipped.length },
+      'database schema up to date',
+    );
+    const logins = await loadOrCreateServiceLogins(path.join(dataDir, 'service-logins.json'));
+    await provisionServiceLogins(ownerUrl, logins);
+    const anonKey = await loadOrCreateValue(path.join(dataDir, 'anon-key'), newPublishableKey);
+
+    const common = {
+      LOG_LEVEL: env.LOG_LEVEL,
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_PUBLIC_URL: env.SWITCHBOARD_PUBLIC_URL,
+      ...(env.ELASTICSEARCH_URL ? { ELASTICSEARCH_URL: env.ELASTICSEARCH_URL } : {}),
+    };
+    const spawnOpts = { logger, execArgv: EXEC_ARGV, cwd: REPO_ROOT, shuttingDown: () => shuttingDown };
+
+    const auth = new ServiceProcess({
+      ...spawnOpts,
+      name: 'auth',
+      entry: entry('auth'),
+      env: { ...common, DATABASE_URL: urlWithLogin(ownerUrl, logins.auth) },
+    });
+    stopped.push(() => auth.stop());
+    const authUrl = await auth.start();
+
+    const workers = Array.from(
+      { length: env.SWITCHBOARD_WORKERS },
+      (_, i) =>
+        new ServiceProcess({
+          ...spawnOpts,
+          name: `worker-${i + 1}`,
+          entry: entry('worker'),
+          env: {
+            ...common,
+            DATABASE_URL: urlWithLogin(ownerUrl, logins.worker),
+            SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: String(env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS),
+          },
+        }),
+    );
+    for (const w of workers) stopped.push(() => w.stop());
+    const workerUrls = await Promise.all(workers.map((w) => w.start()));
+
+    const gateways = new GatewayReplicas({
+      count: env.SWITCHBOARD_GATEWAYS,
+      entry: entry('gateway'),
+      execArgv: EXEC_ARGV,
+      logger,
+      shuttingDown: () => shuttingDown,
+      env: {
+        ...common,
+        SWITCHBOARD_PORT: String(env.SWITCHBOARD_PORT),
+        SWITCHBOARD_HOST: env.SWITCHBOARD_HOST,
+        DATABASE_URL: urlWithLogin(ownerUrl, logins.gateway),
+        SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
+        SWITCHBOARD_AUTH_URL: authUrl,
+        ...(env.SUPABASE_JWT_SECRET ? { SUPABASE_JWT_SECRET: env.SUPABASE_JWT_SECRET } : {}),
+      },
+    });
+    stopped.push(() => gateways.stop());
+    await gateways.start();
+
+    const info: StackInfo = {
+      gatewayUrl: env.SWITCHBOARD_PUBLIC_URL,
+      anonKey,
+      databaseUrl: ownerUrl,
+      workers: workerUrls,
+      authUrl,
+    };
+    // Holds the owner's database password: readable by this user only.
+    await writeFile(path.join(dataDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    return { info, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

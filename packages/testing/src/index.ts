@@ -1,0 +1,3 @@
+export * from './cluster.ts';
+export * from './database.ts';
+export * from './wait.ts';

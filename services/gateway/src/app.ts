@@ -1,0 +1,14 @@
+import { createHttpApp, finishApp } from '@switchboard/runtime';
+import type { Express } from 'express';
+import { authProxy } from './auth-proxy/routes.ts';
+import type { GatewayDeps } from './deps.ts';
+import { healthRouter } from './health/routes.ts';
+
+/** The gateway's HTTP app. No side effects: tests build it directly with their own dependencies. */
+export function createApp(deps: GatewayDeps): Express {
+  const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
+  app.use(healthRouter(deps));
+  if (deps.env.SWITCHBOARD_AUTH_URL)
+    app.use('/auth/v1', authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger));
+  return finishApp(app);
+}

@@ -1,0 +1,35 @@
+import { envFields, parseEnv, z } from '@switchboard/config';
+
+export const gatewayEnvSchema = z
+  .object({
+    SWITCHBOARD_PORT: envFields.port(8080),
+    SWITCHBOARD_HOST: z.string().default('127.0.0.1'),
+    SWITCHBOARD_PUBLIC_URL: envFields.url().optional(),
+    /** The gateway's own login (role switchboard_gateway), never a superuser. */
+    DATABASE_URL: envFields.postgresUrl(),
+    /** Workers to route to (compose/Kubernetes: a static list; embedded: the supervisor passes it). */
+    SWITCHBOARD_WORKER_URLS: envFields.urlList().default([]),
+    /** Embedded mode: where local auth listens; `/auth/v1/*` is forwarded there. Unset on real Supabase. */
+    SWITCHBOARD_AUTH_URL: envFields.url().optional(),
+    SUPABASE_URL: envFields.url().optional(),
+    SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    ELASTICSEARCH_URL: envFields.url().optional(),
+    LOG_LEVEL: envFields.logLevel(),
+  })
+  .transform((env) => {
+    const publicUrl = (env.SWITCHBOARD_PUBLIC_URL ?? `http://localhost:${env.SWITCHBOARD_PORT}`).replace(
+      /\/$/,
+      '',
+    );
+    return {
+      ...env,
+      SWITCHBOARD_PUBLIC_URL: publicUrl,
+      SUPABASE_URL: (env.SUPABASE_URL ?? publicUrl).replace(/\/$/, ''),
+    };
+  });
+
+export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+
+export function loadGatewayEnv(env: Record<string, string | undefined>): GatewayEnv {
+  return parseEnv('gateway', gatewayEnvSchema, env);
+}
