@@ -76,7 +76,10 @@ describe('GET /readyz', () => {
     const g = await gateway(db.urlAs(db.logins.gateway), ['http://127.0.0.1:9']);
     const res = await fetch(`${g.base}/readyz`);
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.workers).toEqual({ healthy: 0, total: 1 });
+    expect(((await res.json()) as { checks: { workers: unknown } }).checks.workers).toEqual({
+      healthy: 0,
+      total: 1,
+    });
     g.close();
   });
 
@@ -84,7 +87,7 @@ describe('GET /readyz', () => {
     const g = await gateway('postgres://nobody:x@127.0.0.1:9/none', [workerUrl]);
     const res = await fetch(`${g.base}/readyz`);
     expect(res.status).toBe(503);
-    expect((await res.json()).checks.database).toBe('unreachable');
+    expect(((await res.json()) as { checks: { database: unknown } }).checks.database).toBe('unreachable');
     g.close();
   });
 
