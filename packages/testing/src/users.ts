@@ -29,17 +29,24 @@ export async function createUser(
  * Runs SQL as a user the way the gateway does: connected as the gateway's own login, claims set and
  * the role switched for one transaction. Committed, like a real request.
  */
+function claimsOf(user: TestUser | RequestClaims): RequestClaims {
+  return isTestUser(user) ? user.claims : user;
+}
+function isTestUser(user: TestUser | RequestClaims): user is TestUser {
+  return typeof (user as TestUser).claims === 'object';
+}
+
 export function userSql(db: TestDatabase) {
   const pool = createPool(db.urlAs(db.logins.gateway), { applicationName: 'test-as-user' });
   return {
     pool,
     as: <T>(user: TestUser | RequestClaims, fn: (c: pg.PoolClient) => Promise<T>) =>
-      asUser(pool, 'claims' in user ? user.claims : user, fn),
+      asUser(pool, claimsOf(user), fn),
     query: async <R extends pg.QueryResultRow = pg.QueryResultRow>(
       user: TestUser | RequestClaims,
       sql: string,
       params: unknown[] = [],
-    ) => asUser(pool, 'claims' in user ? user.claims : user, (c) => c.query<R>(sql, params)),
+    ) => asUser(pool, claimsOf(user), (c) => c.query<R>(sql, params)),
     end: () => pool.end(),
   };
 }
