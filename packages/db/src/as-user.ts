@@ -21,13 +21,20 @@ export async function asUser<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   if (!ALLOWED_ROLES.has(claims.role)) throw new Error(`refusing to run as role ${String(claims.role)}`);
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return transaction(pool, async (client) => {
     await client.query(`select set_config('request.jwt.claims', $1, true), set_config('role', $2, true)`, [
       JSON.stringify(claims),
       claims.role,
     ]);
+    return fn(client);
+  });
+}
+
+/** Runs `fn` in one transaction on one pooled connection: committed if it returns, rolled back if it throws. */
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
     const result = await fn(client);
     await client.query('commit');
     return result;

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, STATUS_CODES } from 'node:http';
 import {
   HttpMetrics,
   httpMetricsMiddleware,
@@ -37,4 +39,32 @@ export function finishApp(app: Express): Express {
   app.use(notFoundHandler);
   app.use(errorHandler());
   return app;
+}
+
+/**
+ * The HTTP server every service listens with. Requests the parser refuses (headers too large,
+ * malformed, too slow) get the JSON envelope instead of Node's bare reply, and slow clients are cut off.
+ */
+export function createHttpServer(app: Express): Server {
+  const server = createServer(
+    { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5000 },
+    app,
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'The request headers are too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request_timeout', 'The request took too long to arrive']
+          : [400, 'bad_request', 'The request is not valid HTTP'];
+    const body = JSON.stringify({ error: { code, message, requestId: randomUUID() } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 }

@@ -85,7 +85,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
       ...spawnOpts,
       name: 'auth',
       entry: entry('auth'),
-      env: { ...common, DATABASE_URL: urlWithLogin(ownerUrl, logins.auth) },
+      env: { ...common, DATABASE_URL: urlWithLogin(ownerUrl, logins.auth), SWITCHBOARD_ANON_KEY: anonKey },
     });
     stopped.push(() => auth.stop());
     const authUrl = await auth.start();
@@ -120,6 +120,8 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
         DATABASE_URL: urlWithLogin(ownerUrl, logins.gateway),
         SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
         SWITCHBOARD_AUTH_URL: authUrl,
+        // Tokens name the public URL as issuer; the keys are fetched from local auth directly.
+        SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
         ...(env.SUPABASE_JWT_SECRET ? { SUPABASE_JWT_SECRET: env.SUPABASE_JWT_SECRET } : {}),
       },
     });

@@ -8,6 +8,15 @@ export const authEnvSchema = z.object({
   /** Where clients reach the gateway; tokens are issued by `<public url>/auth/v1`. */
   SWITCHBOARD_PUBLIC_URL: envFields.url(),
   SWITCHBOARD_DATA_DIR: z.string().default('.switchboard'),
+  /** The project's publishable key: requests other than health and JWKS must carry it as `apikey`. */
+  SWITCHBOARD_ANON_KEY: z.string().min(16).optional(),
+  /** Access-token lifetime in seconds (GoTrue's JWT_EXP). Revoked sessions' tokens live at most this long. */
+  AUTH_JWT_EXPIRY: z.coerce.number().int().min(30).max(604_800).default(3600),
+  AUTH_MIN_PASSWORD_LENGTH: z.coerce.number().int().min(6).max(72).default(6),
+  /** Sign-in and sign-up attempts allowed per client address, and per email, in each window. */
+  AUTH_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
+  AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   LOG_LEVEL: envFields.logLevel(),
 });
 

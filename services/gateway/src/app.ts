@@ -1,5 +1,7 @@
 import { createHttpApp, finishApp } from '@switchboard/runtime';
 import type { Express } from 'express';
+import { apiRouter } from './api/router.ts';
+import { protectedResourceRouter } from './auth/protected-resource.ts';
 import { authProxy } from './auth-proxy/routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { healthRouter } from './health/routes.ts';
@@ -8,7 +10,9 @@ import { healthRouter } from './health/routes.ts';
 export function createApp(deps: GatewayDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
   app.use(healthRouter(deps));
+  app.use(protectedResourceRouter(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SUPABASE_URL));
   if (deps.env.SWITCHBOARD_AUTH_URL)
     app.use('/auth/v1', authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger));
+  app.use('/api/v1', apiRouter(deps));
   return finishApp(app);
 }

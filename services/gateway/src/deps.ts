@@ -1,7 +1,10 @@
-import type { Pool } from '@switchboard/db';
+import type { AuditWriter, ChangeListener, Pool } from '@switchboard/db';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
+import type { ApiKeyVerifier } from './auth/api-key-verifier.ts';
+import type { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayEnv } from './env.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import type { WorkerPool } from './workers/worker-pool.ts';
 
 /** Everything the gateway's routers need, built once in `main.ts` (or by a test). */
@@ -9,6 +12,13 @@ export interface GatewayDeps {
   env: GatewayEnv;
   logger: Logger;
   registry: Registry;
+  metrics: GatewayMetrics;
   pool: Pool;
   workers: WorkerPool;
+  jwt: JwtVerifier;
+  apiKeys: ApiKeyVerifier;
+  audit: AuditWriter;
+  /** Change notifications from Postgres; absent when a test does not need them. */
+  changes?: ChangeListener | undefined;
+  resourceMetadataUrl: string;
 }

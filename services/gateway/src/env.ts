@@ -12,6 +12,8 @@ export const gatewayEnvSchema = z
     /** Embedded mode: where local auth listens; `/auth/v1/*` is forwarded there. Unset on real Supabase. */
     SWITCHBOARD_AUTH_URL: envFields.url().optional(),
     SUPABASE_URL: envFields.url().optional(),
+    /** Where the JWKS is fetched; defaults to `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`. */
+    SUPABASE_JWKS_URL: envFields.url().optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),

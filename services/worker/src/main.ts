@@ -1,7 +1,7 @@
 import { loadConfigOrExit } from '@switchboard/config';
 import { createPool } from '@switchboard/db';
 import { createLogger, createRegistry } from '@switchboard/observability';
-import { manageLifecycle } from '@switchboard/runtime';
+import { createHttpServer, manageLifecycle } from '@switchboard/runtime';
 import { createApp } from './app.ts';
 import { loadWorkerEnv } from './env.ts';
 
@@ -14,5 +14,5 @@ const pool = createPool(env.DATABASE_URL, {
 });
 
 const app = createApp({ env, logger, registry, pool });
-const server = app.listen(env.PORT, env.HOST);
+const server = createHttpServer(app).listen(env.PORT, env.HOST);
 manageLifecycle({ server, close: () => pool.end() }, { service: 'worker', logger });

@@ -3,17 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { createPool, type Pool } from '@switchboard/db';
 import { createLogger, createRegistry } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createApp as createWorkerApp } from '@switchboard/worker/app';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp as createWorkerApp } from '../../../worker/src/app.ts';
 import { createApp } from '../app.ts';
+import { buildGatewayDeps } from '../build-deps.ts';
 import { loadGatewayEnv } from '../env.ts';
-import { WorkerPool } from '../workers/worker-pool.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 let db: TestDatabase;
 let workerServer: Server;
 let workerUrl: string;
 const pools: Pool[] = [];
+const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -37,23 +38,19 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   workerServer?.close();
+  await Promise.all(closers.map((close) => close()));
   await Promise.all(pools.map((p) => p.end()));
   await db?.drop();
 });
 
 async function gateway(databaseUrl: string, workerUrls: string[]) {
   const env = loadGatewayEnv({ DATABASE_URL: databaseUrl, SWITCHBOARD_WORKER_URLS: workerUrls.join(',') });
-  const pool = createPool(databaseUrl, { applicationName: 'test-gateway', connectionTimeoutMillis: 500 });
-  pools.push(pool);
-  const workers = new WorkerPool({ urls: workerUrls, logger, timeoutMillis: 300 });
-  await workers.probeAll();
-  const app = createApp({
-    env,
-    logger,
-    registry: createRegistry('gateway', { defaults: false }),
-    pool,
-    workers,
+  const built = await buildGatewayDeps(env, logger, createRegistry('gateway', { defaults: false }), {
+    listen: false,
   });
+  closers.push(built.close);
+  await built.deps.workers.probeAll();
+  const app = createApp(built.deps);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

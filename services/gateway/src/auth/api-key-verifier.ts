@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import type { ChangeListener, Pool } from '@switchboard/db';
+import { LRUCache } from 'lru-cache';
+import { AuthFailure, operatorRole, type Principal } from './principal.ts';
+
+const KEY_FORMAT = /^swb_[A-Za-z0-9]{40}$/;
+
+interface KeyRow {
+  id: string;
+  owner_id: string;
+  scopes: string[] | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  email: string | null;
+  app_metadata: Record<string, unknown>;
+  banned: boolean;
+}
+
+interface CacheEntry {
+  row: KeyRow | null;
+  fetchedAt: number;
+}
+
+export interface ApiKeyVerifierOptions {
+  /** How long an entry is trusted while change notifications flow (a revocation evicts it at once). */
+  ttlMillis?: number;
+  /** How long while they do not: the bound on how late a revocation can take effect. */
+  fallbackTtlMillis?: number;
+  touchIntervalMillis?: number;
+  now?: () => number;
+}
+
+/**
+ * Checks `swb_…` keys by their SHA-256. After the first use a key costs no database round trip: entries
+ * are cached and evicted when `NOTIFY` reports a change to the key; without notifications, entries
+ * expire after 5 s. Last use is written in batches.
+ */
+export class ApiKeyVerifier {
+  private readonly cache = new LRUCache<string, CacheEntry>({ max: 50_000 });
+  private readonly hashById = new LRUCache<string, string>({ max: 50_000 });
+  private readonly used = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly ttl: number;
+  private readonly fallbackTtl: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly listener: ChangeListener | undefined,
+    opts: ApiKeyVerifierOptions = {},
+  ) {
+    this.ttl = opts.ttlMillis ?? 60_000;
+    this.fallbackTtl = opts.fallbackTtlMillis ?? 5000;
+    this.now = opts.now ?? Date.now;
+    listener?.on('change', (e) => {
+      if (e.table !== 'api_keys' || !e.id) return;
+      const hash = this.hashById.get(e.id);
+      if (hash) this.cache.delete(hash);
+    });
+    listener?.on('reset', () => this.cache.clear());
+    this.timer = setInterval(() => void this.touch(), opts.touchIntervalMillis ?? 30_000);
+    this.timer.unref();
+  }
+
+  static looksLikeKey(token: string): boolean {
+    return token.startsWith('swb_');
+  }
+
+  async verify(secret: string): Promise<Principal> {
+    if (!KEY_FORMAT.test(secret)) throw new AuthFailure('malformed_token', 'The API key is malformed');
+    const hash = createHash('sha256').update(secret).digest('hex');
+    const row = await this.lookup(hash);
+    if (!row) throw new AuthFailure('unknown_api_key', 'The API key is not valid');
+    if (row.revoked_at)
+      throw new AuthFailure('revoked_api_key', 'The API key has been revoked', row.owner_id, row.id);
+    if (row.expires_at && row.expires_at.getTime() <= this.now()) {
+      throw new AuthFailure('expired_api_key', 'The API key has expired', row.owner_id, row.id);
+    }
+    if (row.banned) throw new AuthFailure('user_disabled', 'The account is disabled', row.owner_id, row.id);
+    this.used.add(row.id);
+    const email = row.email ?? '';
+    return {
+      userId: row.owner_id,
+      email,
+      role: operatorRole(row.app_metadata),
+      claims: {
+        sub: row.owner_id,
+        role: 'authenticated',
+        email,
+        app_metadata: row.app_metadata,
+        api_key_id: row.id,
+      },
+      via: 'api_key',
+      apiKey: { id: row.id, scopes: row.scopes },
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.touch();
+  }
+
+  private async lookup(hash: string): Promise<KeyRow | null> {
+    const cached = this.cache.get(hash);
+    const ttl = this.listener?.healthy ? this.ttl : this.fallbackTtl;
+    if (cached && this.now() - cached.fetchedAt < ttl) return cached.row;
+    const { rows } = await this.pool.query<KeyRow>('select * from switchboard.verify_api_key($1)', [hash]);
+    const row = rows[0] ?? null;
+    this.cache.set(hash, { row, fetchedAt: this.now() });
+    if (row) this.hashById.set(row.id, hash);
+    return row;
+  }
+
+  private async touch(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    await this.pool.query('select switchboard.touch_api_keys($1)', [ids]).catch(() => {
+      for (const id of ids) this.used.add(id);
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
+import type { Registry } from '@switchboard/observability';
+import type { Logger } from 'pino';
+import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
+import { JwtVerifier } from './auth/jwt-verifier.ts';
+import type { GatewayDeps } from './deps.ts';
+import type { GatewayEnv } from './env.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { WorkerPool } from './workers/worker-pool.ts';
+
+/** Builds the gateway's dependencies from its configuration; `close()` releases them in order. */
+export async function buildGatewayDeps(
+  env: GatewayEnv,
+  logger: Logger,
+  registry: Registry,
+  opts: { listen?: boolean } = {},
+): Promise<{ deps: GatewayDeps; start(): Promise<void>; close(): Promise<void> }> {
+  const metrics = new GatewayMetrics(registry);
+  const pool = createPool(env.DATABASE_URL, {
+    applicationName: 'switchboard-gateway',
+    max: 20,
+    onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+  });
+  const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
+  const workers = new WorkerPool({ urls: env.SWITCHBOARD_WORKER_URLS, logger });
+  const audit = new AuditWriter(pool, {
+    logger: logger.child({ 'event.dataset': 'switchboard.audit' }),
+    onFlushed: (n) => metrics.auditEvents.inc({ result: 'written' }, n),
+    onFailed: () => metrics.auditEvents.inc({ result: 'failed' }),
+    onDropped: (n) => metrics.auditEvents.inc({ result: 'dropped' }, n),
+  });
+  const deps: GatewayDeps = {
+    env,
+    logger,
+    registry,
+    metrics,
+    pool,
+    workers,
+    changes,
+    audit,
+    jwt: new JwtVerifier({
+      issuer: `${env.SUPABASE_URL}/auth/v1`,
+      jwksUrl: env.SUPABASE_JWKS_URL ?? `${env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`,
+      hs256Secret: env.SUPABASE_JWT_SECRET,
+    }),
+    apiKeys: new ApiKeyVerifier(pool, changes),
+    resourceMetadataUrl: `${env.SWITCHBOARD_PUBLIC_URL}/.well-known/oauth-protected-resource`,
+  };
+  return {
+    deps,
+    start: async () => {
+      workers.start();
+      // Keep audit partitions ahead of time; a failure here is not fatal (the default partition catches all).
+      await pool
+        .query('select switchboard.ensure_audit_partitions()')
+        .catch((err: Error) =>
+          logger.warn({ err: { message: err.message } }, 'could not ensure audit partitions'),
+        );
+      await changes?.start();
+    },
+    close: async () => {
+      workers.stop();
+      await deps.apiKeys.close();
+      await audit.close();
+      await changes?.stop();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
+import { createApp as createAuthApp } from '@switchboard/auth/app';
+import { loadAuthEnv } from '@switchboard/auth/env';
+import { SigningKeys } from '@switchboard/auth/keys';
+import { createPool, type Pool } from '@switchboard/db';
+import { createLogger, createRegistry } from '@switchboard/observability';
+import { createHttpServer, freePort } from '@switchboard/runtime';
+import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createApp as createWorkerApp } from '@switchboard/worker/app';
+import { loadWorkerEnv } from '@switchboard/worker/env';
+import WebSocket from 'ws';
+import { createApp } from '../app.ts';
+import { buildGatewayDeps } from '../build-deps.ts';
+import type { GatewayDeps } from '../deps.ts';
+import { loadGatewayEnv } from '../env.ts';
+
+/**
+ * The embedded stack in one test process: a cloned database, local auth, a worker and the gateway, each
+ * the real app on its own port, wired as `npm start` wires them. Clients talk to `url` only.
+ */
+export interface Harness {
+  url: string;
+  anonKey: string;
+  db: TestDatabase;
+  deps: GatewayDeps;
+  keys: SigningKeys;
+  authUrl: string;
+  /** A supabase-js client on the gateway URL, as an app would create it. */
+  supabase(): SupabaseClient;
+  /** Signs a new user up and returns their session. */
+  signUp(email?: string): Promise<Session>;
+  /** `fetch` on the gateway with a bearer token. */
+  api(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  gatewayEnv?: Record<string, string>;
+  authEnv?: Record<string, string>;
+}
+
+const silent = createLogger({ service: 'test', level: 'silent' });
+let emails = 0;
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-harness-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const anonKey = `sb_publishable_test${Math.random().toString(36).slice(2).padEnd(12, '0')}`;
+  const servers: Server[] = [];
+  const pools: Pool[] = [];
+  const listen = async (app: Parameters<typeof createHttpServer>[0], p = 0) => {
+    const server = createHttpServer(app).listen(p, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const pool = (login: keyof TestDatabase['logins']) => {
+    const p = createPool(db.urlAs(db.logins[login]), { applicationName: `test-${login}` });
+    pools.push(p);
+    return p;
+  };
+
+  const keys = await SigningKeys.open(dataDir);
+  const authEnv = loadAuthEnv({
+    DATABASE_URL: db.urlAs(db.logins.auth),
+    SWITCHBOARD_PUBLIC_URL: url,
+    SWITCHBOARD_DATA_DIR: dataDir,
+    SWITCHBOARD_ANON_KEY: anonKey,
+    LOG_LEVEL: 'silent',
+    ...opts.authEnv,
+  });
+  const authUrl = await listen(
+    createAuthApp({
+      env: authEnv,
+      logger: silent,
+      registry: createRegistry('auth', { defaults: false }),
+      pool: pool('auth'),
+      keys,
+    }),
+  );
+
+  const workerEnv = loadWorkerEnv({
+    DATABASE_URL: db.urlAs(db.logins.worker),
+    SWITCHBOARD_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+  });
+  const workerUrl = await listen(
+    createWorkerApp({
+      env: workerEnv,
+      logger: silent,
+      registry: createRegistry('worker', { defaults: false }),
+      pool: pool('worker'),
+    }),
+  );
+
+  const env = loadGatewayEnv({
+    SWITCHBOARD_PORT: String(port),
+    SWITCHBOARD_PUBLIC_URL: url,
+    DATABASE_URL: db.urlAs(db.logins.gateway),
+    SWITCHBOARD_WORKER_URLS: workerUrl,
+    SWITCHBOARD_AUTH_URL: authUrl,
+    SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
+    LOG_LEVEL: 'silent',
+    ...opts.gatewayEnv,
+  });
+  const gateway = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }));
+  await gateway.start();
+  await listen(createApp(gateway.deps), port);
+
+  const supabase = () =>
+    createClient(url, anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      // Node 20 has no global WebSocket; supabase-js wants one for Realtime even when it is not used.
+      realtime: { transport: WebSocket as never },
+    });
+
+  return {
+    url,
+    anonKey,
+    db,
+    deps: gateway.deps,
+    keys,
+    authUrl,
+    supabase,
+    async signUp(email) {
+      const { data, error } = await supabase().auth.signUp({
+        email: email ?? `user${++emails}-${Date.now()}@example.com`,
+        password: 'correct horse battery',
+      });
+      if (error || !data.session) throw error ?? new Error('no session');
+      return data.session;
+    },
+    api(pathname, init = {}) {
+      const { token, json, headers, ...rest } = init;
+      return fetch(`${url}${pathname}`, {
+        ...rest,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(headers as Record<string, string>),
+        },
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      });
+    },
+    async close() {
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await gateway.close();
+      await Promise.all(pools.map((p) => p.end()));
+      await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
