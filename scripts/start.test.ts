@@ -114,6 +114,21 @@ describe('npm start', () => {
       expect((await fetch(`http://127.0.0.1:${s.port}/auth/v1/health`)).status).toBe(200);
     }
 
+    // The identity flow against the real processes, with supabase-js and fetch only.
+    const smoke = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/smoke-auth.ts', path.join(a.dataDir, 'stack.json')],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let smokeOut = '';
+    smoke.stdout?.on('data', (d) => (smokeOut += d));
+    smoke.stderr?.on('data', (d) => (smokeOut += d));
+    expect(await exited(smoke), smokeOut).toBe(0);
+    expect(smokeOut).toContain('identity smoke test passed');
+
     const pids = await processesOf(b.dataDir);
     // start.ts, auth, 2 workers, 2 gateway replicas, and PostgreSQL's processes.
     expect(pids.length).toBeGreaterThanOrEqual(7);
