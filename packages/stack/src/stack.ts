@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +73,9 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
     const logins = await loadOrCreateServiceLogins(path.join(dataDir, 'service-logins.json'));
     await provisionServiceLogins(ownerUrl, logins);
     const anonKey = await loadOrCreateValue(path.join(dataDir, 'anon-key'), newPublishableKey);
+    const internalSecret = await loadOrCreateValue(path.join(dataDir, 'internal-secret'), () =>
+      randomBytes(32).toString('base64url'),
+    );
 
     const common = {
       LOG_LEVEL: env.LOG_LEVEL,
@@ -100,6 +104,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
           env: {
             ...common,
             DATABASE_URL: urlWithLogin(ownerUrl, logins.worker),
+            SWITCHBOARD_INTERNAL_SECRET: internalSecret,
             SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: String(env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS),
           },
         }),
@@ -118,6 +123,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
         SWITCHBOARD_PORT: String(env.SWITCHBOARD_PORT),
         SWITCHBOARD_HOST: env.SWITCHBOARD_HOST,
         DATABASE_URL: urlWithLogin(ownerUrl, logins.gateway),
+        SWITCHBOARD_INTERNAL_SECRET: internalSecret,
         SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
         SWITCHBOARD_AUTH_URL: authUrl,
         // Tokens name the public URL as issuer; the keys are fetched from local auth directly.

@@ -5,6 +5,7 @@ import { protectedResourceRouter } from './auth/protected-resource.ts';
 import { authProxy } from './auth-proxy/routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { healthRouter } from './health/routes.ts';
+import { mcpRouter } from './mcp/routes.ts';
 
 /** The gateway's HTTP app. No side effects: tests build it directly with their own dependencies. */
 export function createApp(deps: GatewayDeps): Express {
@@ -14,5 +15,6 @@ export function createApp(deps: GatewayDeps): Express {
   if (deps.env.SWITCHBOARD_AUTH_URL)
     app.use('/auth/v1', authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger));
   app.use('/api/v1', apiRouter(deps));
+  app.use(mcpRouter(deps));
   return finishApp(app);
 }

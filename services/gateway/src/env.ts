@@ -15,6 +15,18 @@ export const gatewayEnvSchema = z
     /** Where the JWKS is fetched; defaults to `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`. */
     SUPABASE_JWKS_URL: envFields.url().optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    /** Shared with the workers: signs the internal hop. */
+    SWITCHBOARD_INTERNAL_SECRET: z.string().min(32),
+    /** Hostnames besides the public URL's and loopback that MCP requests may name in Host/Origin. */
+    SWITCHBOARD_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
+      ),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
   })

@@ -1,9 +1,20 @@
+import { INTERNAL_TOKEN_HEADER } from '@switchboard/mcp';
 import { createHttpApp, finishApp } from '@switchboard/runtime';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import type { WorkerDeps } from './deps.ts';
 
-/** The worker's HTTP app: reached only by gateways, over the internal hop. */
+/** The worker's HTTP app: reached only by gateways, over the internal hop, with a signed token. */
 export function createApp(deps: WorkerDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
+  app.all('/internal/mcp', express.json({ limit: '4mb' }), async (req, res) => {
+    let claims: Awaited<ReturnType<typeof deps.tokens.verify>>;
+    try {
+      claims = await deps.tokens.verify(req.get(INTERNAL_TOKEN_HEADER) ?? '');
+    } catch {
+      res.status(401).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized' }, id: null });
+      return;
+    }
+    await deps.sessions.handle(req, res, claims);
+  });
   return finishApp(app);
 }

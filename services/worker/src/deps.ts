@@ -1,11 +1,18 @@
-import type { Pool } from '@switchboard/db';
+import type { AuditWriter, Pool } from '@switchboard/db';
+import type { InternalTokens } from '@switchboard/mcp';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
+import type { BackendManager } from './backends/manager.ts';
 import type { WorkerEnv } from './env.ts';
+import type { SessionHost } from './sessions/session-host.ts';
 
 export interface WorkerDeps {
   env: WorkerEnv;
   logger: Logger;
   registry: Registry;
   pool: Pool;
+  tokens: InternalTokens;
+  sessions: SessionHost;
+  backends: BackendManager;
+  audit: AuditWriter;
 }

@@ -1,15 +1,37 @@
+import path from 'node:path';
 import { envFields, parseEnv, z } from '@switchboard/config';
 
-export const workerEnvSchema = z.object({
-  /** 0 = any free port (the supervisor learns which from the worker's "listening" message). */
-  PORT: envFields.port(0),
-  /** Workers take calls from gateways only: loopback or the internal network, never a public interface. */
-  HOST: z.string().default('127.0.0.1'),
-  /** The worker's own login (role switchboard_worker). */
-  DATABASE_URL: envFields.postgresUrl(),
-  SWITCHBOARD_DATA_DIR: z.string().default('.switchboard'),
-  LOG_LEVEL: envFields.logLevel(),
-});
+export const workerEnvSchema = z
+  .object({
+    /** 0 = any free port (the supervisor learns which from the worker's "listening" message). */
+    PORT: envFields.port(0),
+    /** Workers take calls from gateways only: loopback or the internal network, never a public interface. */
+    HOST: z.string().default('127.0.0.1'),
+    /** The worker's own login (role switchboard_worker): it can resolve credentials and nothing else. */
+    DATABASE_URL: envFields.postgresUrl(),
+    /** Shared with the gateways: signs the internal hop. */
+    SWITCHBOARD_INTERNAL_SECRET: z.string().min(32),
+    SWITCHBOARD_DATA_DIR: z.string().default('.switchboard'),
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
+    /** How this worker is reached by gateways (its id in routing); defaults to http://HOST:PORT. */
+    WORKER_URL: envFields.url().optional(),
+    /** Live stdio processes per worker; beyond it the least recently used is stopped. */
+    WORKER_MAX_PROCESSES: z.coerce.number().int().min(1).default(200),
+    /** A stdio process idle this long is stopped. */
+    WORKER_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
+    /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */
+    WORKER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** How long resolved credentials are kept (at most 30 s; NOTIFY drops them sooner). */
+    WORKER_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(0).max(30).default(30),
+    /** Largest response an openapi tool reads from an upstream API. */
+    WORKER_MAX_RESPONSE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 * 1024),
+    LOG_LEVEL: envFields.logLevel(),
+  })
+  .transform((env) => ({ ...env, SWITCHBOARD_DATA_DIR: path.resolve(env.SWITCHBOARD_DATA_DIR) }));
 
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

@@ -1,18 +1,17 @@
 import { loadConfigOrExit } from '@switchboard/config';
-import { createPool } from '@switchboard/db';
-import { createLogger, createRegistry } from '@switchboard/observability';
+import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
 import { createHttpServer, manageLifecycle } from '@switchboard/runtime';
 import { createApp } from './app.ts';
+import { buildWorkerDeps } from './build-deps.ts';
 import { loadWorkerEnv } from './env.ts';
 
 const env = loadConfigOrExit(() => loadWorkerEnv(process.env));
-const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL });
+// Every secret this worker resolves is masked in every log line while it is held.
+const masker = new SecretMasker();
+const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL, masker });
 const registry = createRegistry('worker');
-const pool = createPool(env.DATABASE_URL, {
-  applicationName: 'switchboard-worker',
-  onError: (err) => logger.warn({ err }, 'idle database connection lost'),
-});
+const { deps, start, close } = buildWorkerDeps(env, logger, registry, masker);
+await start();
 
-const app = createApp({ env, logger, registry, pool });
-const server = createHttpServer(app).listen(env.PORT, env.HOST);
-manageLifecycle({ server, close: () => pool.end() }, { service: 'worker', logger });
+const server = createHttpServer(createApp(deps)).listen(env.PORT, env.HOST);
+manageLifecycle({ server, close }, { service: 'worker', logger });

@@ -1,9 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPool, type Pool } from '@switchboard/db';
-import { createLogger, createRegistry } from '@switchboard/observability';
+import type { Pool } from '@switchboard/db';
+import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { createApp as createWorkerApp } from '@switchboard/worker/app';
+import { buildWorkerDeps } from '@switchboard/worker/build-deps';
+import { loadWorkerEnv } from '@switchboard/worker/env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 import { buildGatewayDeps } from '../build-deps.ts';
@@ -15,23 +17,23 @@ let workerServer: Server;
 let workerUrl: string;
 const pools: Pool[] = [];
 const closers: (() => Promise<void>)[] = [];
+const SECRET = 'x'.repeat(40);
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const workerPool = createPool(db.urlAs(db.logins.worker), { applicationName: 'test-worker' });
-  pools.push(workerPool);
-  const workerApp = createWorkerApp({
-    env: {
-      PORT: 0,
-      HOST: '127.0.0.1',
+  const worker = buildWorkerDeps(
+    loadWorkerEnv({
       DATABASE_URL: db.urlAs(db.logins.worker),
-      SWITCHBOARD_DATA_DIR: '/tmp',
+      SWITCHBOARD_INTERNAL_SECRET: SECRET,
       LOG_LEVEL: 'silent',
-    },
+    }),
     logger,
-    registry: createRegistry('worker', { defaults: false }),
-    pool: workerPool,
-  });
+    createRegistry('worker', { defaults: false }),
+    new SecretMasker(),
+    { listen: false },
+  );
+  closers.push(worker.close);
+  const workerApp = createWorkerApp(worker.deps);
   workerServer = workerApp.listen(0, '127.0.0.1');
   await new Promise((r) => workerServer.once('listening', r));
   workerUrl = `http://127.0.0.1:${(workerServer.address() as AddressInfo).port}`;
@@ -44,7 +46,11 @@ afterAll(async () => {
 });
 
 async function gateway(databaseUrl: string, workerUrls: string[]) {
-  const env = loadGatewayEnv({ DATABASE_URL: databaseUrl, SWITCHBOARD_WORKER_URLS: workerUrls.join(',') });
+  const env = loadGatewayEnv({
+    DATABASE_URL: databaseUrl,
+    SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
+    SWITCHBOARD_INTERNAL_SECRET: SECRET,
+  });
   const built = await buildGatewayDeps(env, logger, createRegistry('gateway', { defaults: false }), {
     listen: false,
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +9,11 @@ import { createApp as createAuthApp } from '@switchboard/auth/app';
 import { loadAuthEnv } from '@switchboard/auth/env';
 import { SigningKeys } from '@switchboard/auth/keys';
 import { createPool, type Pool } from '@switchboard/db';
-import { createLogger, createRegistry } from '@switchboard/observability';
+import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
 import { createHttpServer, freePort } from '@switchboard/runtime';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { createApp as createWorkerApp } from '@switchboard/worker/app';
+import { buildWorkerDeps } from '@switchboard/worker/build-deps';
 import { loadWorkerEnv } from '@switchboard/worker/env';
 import WebSocket from 'ws';
 import { createApp } from '../app.ts';
@@ -30,6 +32,7 @@ export interface Harness {
   deps: GatewayDeps;
   keys: SigningKeys;
   authUrl: string;
+  workerUrls: string[];
   /** A supabase-js client on the gateway URL, as an app would create it. */
   supabase(): SupabaseClient;
   /** Signs a new user up and returns their session. */
@@ -42,6 +45,9 @@ export interface Harness {
 export interface HarnessOptions {
   gatewayEnv?: Record<string, string>;
   authEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+  /** Worker processes' apps to start (each on its own port). */
+  workers?: number;
 }
 
 const silent = createLogger({ service: 'test', level: 'silent' });
@@ -86,25 +92,35 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     }),
   );
 
-  const workerEnv = loadWorkerEnv({
-    DATABASE_URL: db.urlAs(db.logins.worker),
-    SWITCHBOARD_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-  });
-  const workerUrl = await listen(
-    createWorkerApp({
-      env: workerEnv,
-      logger: silent,
-      registry: createRegistry('worker', { defaults: false }),
-      pool: pool('worker'),
-    }),
-  );
+  const internalSecret = randomBytes(32).toString('base64url');
+  const workerUrls: string[] = [];
+  const workerClosers: (() => Promise<void>)[] = [];
+  for (let i = 0; i < (opts.workers ?? 1); i++) {
+    const workerEnv = loadWorkerEnv({
+      DATABASE_URL: db.urlAs(db.logins.worker),
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_INTERNAL_SECRET: internalSecret,
+      LOG_LEVEL: 'silent',
+      ...opts.workerEnv,
+    });
+    const worker = buildWorkerDeps(
+      workerEnv,
+      silent,
+      createRegistry('worker', { defaults: false }),
+      new SecretMasker(),
+    );
+    await worker.start();
+    workerClosers.push(worker.close);
+    workerUrls.push(await listen(createWorkerApp(worker.deps)));
+  }
+  const workerUrl = workerUrls.join(',');
 
   const env = loadGatewayEnv({
     SWITCHBOARD_PORT: String(port),
     SWITCHBOARD_PUBLIC_URL: url,
     DATABASE_URL: db.urlAs(db.logins.gateway),
     SWITCHBOARD_WORKER_URLS: workerUrl,
+    SWITCHBOARD_INTERNAL_SECRET: internalSecret,
     SWITCHBOARD_AUTH_URL: authUrl,
     SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
     LOG_LEVEL: 'silent',
@@ -128,6 +144,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     deps: gateway.deps,
     keys,
     authUrl,
+    workerUrls,
     supabase,
     async signUp(email) {
       const { data, error } = await supabase().auth.signUp({
@@ -153,6 +170,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       for (const s of servers) s.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       await gateway.close();
+      await Promise.all(workerClosers.map((close) => close()));
       await Promise.all(pools.map((p) => p.end()));
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });

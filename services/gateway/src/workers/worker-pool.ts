@@ -1,3 +1,4 @@
+import { rankNodes } from '@switchboard/mcp';
 import type { Logger } from 'pino';
 
 export interface WorkerState {
@@ -9,7 +10,7 @@ export interface WorkerState {
 export interface WorkerPoolOptions {
   urls: string[];
   logger: Logger;
-  /** How often each worker's `/healthz` is probed. A dead worker leaves the pool within about twice this. */
+  /** How often each worker's `/healthz` is probed (1 s): a dead worker leaves the pool within about 2 s. */
   intervalMillis?: number;
   timeoutMillis?: number;
 }
@@ -23,7 +24,7 @@ export class WorkerPool {
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.states = new Map(opts.urls.map((url) => [url, { url, healthy: false, lastCheckedAt: null }]));
-    this.intervalMillis = opts.intervalMillis ?? 2000;
+    this.intervalMillis = opts.intervalMillis ?? 1000;
     this.timeoutMillis = opts.timeoutMillis ?? 1000;
   }
 
@@ -43,6 +44,25 @@ export class WorkerPool {
 
   all(): WorkerState[] {
     return [...this.states.values()];
+  }
+
+  /**
+   * The workers to try for a routing key, best first: healthy ones in rendezvous order. When none looks
+   * healthy (probes can lag a restart), every worker, in the same order.
+   */
+  ranked(key: string): string[] {
+    const healthy = this.healthy();
+    const candidates = (healthy.length > 0 ? healthy : this.all()).map((s) => ({ id: s.url }));
+    return rankNodes(key, candidates).map((n) => n.id);
+  }
+
+  /** A connection to the worker failed: leave it out until a probe says otherwise. */
+  markDown(url: string): void {
+    const state = this.states.get(url);
+    if (state?.healthy) {
+      state.healthy = false;
+      this.opts.logger.warn({ worker: url }, 'worker unreachable; routing around it');
+    }
   }
 
   async probeAll(): Promise<void> {

@@ -1,0 +1,3 @@
+export * from './internal-token.ts';
+export * from './naming.ts';
+export * from './rendezvous.ts';

@@ -1,0 +1,163 @@
+import { InternalTokens, type TargetInstallation } from '@switchboard/mcp';
+import { requestIdOf } from '@switchboard/observability';
+import { DomainError, toHttpError } from '@switchboard/runtime';
+import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
+import { assertInScope } from '../api/access.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import { type Principal, principalOf } from '../auth/principal.ts';
+import type { GatewayDeps } from '../deps.ts';
+import { hostCheck } from './host-check.ts';
+import { InstallationDirectory } from './installation-directory.ts';
+import { forwardToWorker, WorkerUnreachable } from './worker-proxy.ts';
+
+const MAX_BATCH = 32;
+
+/**
+ * `/mcp` (all of the caller's enabled installations) and `/mcp/<slug>` (one). The gateway checks who
+ * is calling and what they may reach, then hands the exchange to the worker that rendezvous hashing
+ * picks for it, with a short-lived signed token naming the user and the installations. It keeps no
+ * session state: any replica routes any request of a session to the same worker.
+ */
+export function mcpRouter(deps: GatewayDeps): Router {
+  const router = Router();
+  const tokens = new InternalTokens(deps.env.SWITCHBOARD_INTERNAL_SECRET);
+  const directory = new InstallationDirectory(deps.pool, deps.changes);
+
+  router.use('/mcp', hostCheck(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SWITCHBOARD_ALLOWED_HOSTS));
+  router.use('/mcp', authenticate(deps));
+  router.use('/mcp', express.raw({ type: () => true, limit: '4mb' }));
+
+  const route = async (
+    req: Request,
+    res: Response,
+    target: {
+      mode: 'installation' | 'aggregate';
+      installations: TargetInstallation[];
+      key: string;
+      selector?: string;
+    },
+  ) => {
+    const principal = principalOf(res);
+    const body = validBody(req);
+    const requestId = requestIdOf(req);
+    const token = await tokens.sign({
+      sub: principal.userId,
+      mode: target.mode,
+      installations: target.installations,
+      ...(target.selector !== undefined ? { selector: target.selector } : {}),
+      requestId,
+      ...(principal.apiKey ? { apiKeyId: principal.apiKey.id } : {}),
+    });
+    for (const worker of deps.workers.ranked(target.key)) {
+      try {
+        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger);
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
+        deps.workers.markDown(worker);
+      }
+    }
+    throw new DomainError('unavailable', 'No worker is available; retry shortly', { 'Retry-After': '1' });
+  };
+
+  router.all('/mcp', async (req, res) => {
+    const principal = principalOf(res);
+    const tags = String(req.query.tags ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .sort();
+    const installations = (await directory.list(principal))
+      .filter((i) => i.enabled)
+      .filter((i) => tags.length === 0 || i.tags.some((t) => tags.includes(t)))
+      .filter((i) => !principal.apiKey?.scopes || principal.apiKey.scopes.includes(i.slug))
+      .map((i) => ({ id: i.id, slug: i.slug }));
+    const selector = `tags=${tags.join(',')};key=${principal.apiKey?.scopes ? principal.apiKey.id : '*'}`;
+    await route(req, res, {
+      mode: 'aggregate',
+      installations,
+      selector,
+      key: `${principal.userId}|aggregate|${selector}`,
+    });
+  });
+
+  router.all('/mcp/:slug', async (req, res) => {
+    const principal = principalOf(res);
+    const slug = String(req.params.slug);
+    assertInScope(principal, slug);
+    const installation = (await directory.list(principal)).find((i) => i.slug === slug);
+    if (!installation) throw new DomainError('not_found', `no installation ${slug.slice(0, 64)}`);
+    if (!installation.enabled) throw new DomainError('conflict', `the installation ${slug} is disabled`);
+    await route(req, res, {
+      mode: 'installation',
+      installations: [{ id: installation.id, slug: installation.slug }],
+      key: installationKey(principal, installation.id),
+    });
+  });
+
+  router.use('/mcp', jsonRpcErrors());
+  return router;
+}
+
+export function installationKey(principal: Pick<Principal, 'userId'>, installationId: string): string {
+  return `${principal.userId}|${installationId}`;
+}
+
+/** A POST must carry a JSON-RPC message (or a small batch); the worker gets the same bytes. */
+function validBody(req: Request): Buffer | undefined {
+  if (req.method !== 'POST') return undefined;
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new JsonRpcError(400, -32700, 'Parse error: the body is not valid JSON');
+  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
+  if (messages.length === 0 || messages.length > MAX_BATCH) {
+    throw new JsonRpcError(400, -32600, `Invalid Request: send 1 to ${MAX_BATCH} messages`);
+  }
+  for (const m of messages) {
+    if (!m || typeof m !== 'object' || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+      throw new JsonRpcError(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
+    }
+  }
+  return raw;
+}
+
+class JsonRpcError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Protocol errors in JSON-RPC's shape; HTTP-level refusals (auth, scope, not found) in the API envelope. */
+function jsonRpcErrors(): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof JsonRpcError) {
+      return void res
+        .status(err.status)
+        .json({ jsonrpc: '2.0', error: { code: err.code, message: err.message }, id: null });
+    }
+    const type = (err as { type?: string })?.type;
+    if (type === 'entity.too.large') {
+      return void res
+        .status(413)
+        .json({ jsonrpc: '2.0', error: { code: -32600, message: 'Request too large' }, id: null });
+    }
+    if (err instanceof DomainError) return next(err);
+    const { status, body, headers } = toHttpError(err, requestIdOf(req));
+    if (status >= 500)
+      (req as Request & { log?: { error: (o: object, m: string) => void } }).log?.error(
+        { err },
+        'mcp request failed',
+      );
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.status(status).json(body);
+  };
+}

@@ -1,0 +1,139 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { JSONRPCRequest, Notification, Result } from '@modelcontextprotocol/sdk/types.js';
+
+/**
+ * Where a backend's server-to-client traffic goes: the client sessions multiplexed over it. Sessions
+ * register themselves; the backend asks them to deliver what the server sends.
+ */
+export interface BackendListener {
+  /** A request from the server (sampling, elicitation, roots): forward to the client, return its answer. */
+  forwardRequest(request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
+  /** A notification from the server (logging, list_changed, resources/updated). */
+  forwardNotification(notification: Notification): void;
+  /** When the session last started a call on this backend: server requests go to the most recent one. */
+  readonly lastCallAt: number;
+}
+
+/**
+ * A connected, initialized MCP server for one (user, installation): a stdio child process, a remote
+ * server, or generated OpenAPI tools. Any number of client sessions of that user share it.
+ */
+export class Backend {
+  private readonly listeners = new Set<BackendListener>();
+  private closed = false;
+  private readonly closeHandlers: (() => void)[] = [];
+  lastUsedAt = Date.now();
+  /** Set when replaced or evicted: it closes once its in-flight calls finish. */
+  retiring = false;
+  /** The child process of a stdio backend, for metrics and fault tests. */
+  pid: number | undefined;
+  inFlight = 0;
+
+  constructor(
+    readonly key: string,
+    readonly client: Client,
+    /** Changes when the installation's settings, secrets or catalog entry change. */
+    readonly version: string,
+    private readonly shutdown: () => Promise<void>,
+  ) {
+    client.fallbackRequestHandler = (request, extra) => this.routeRequest(request, extra.signal);
+    client.fallbackNotificationHandler = async (notification) => {
+      for (const l of this.listeners) l.forwardNotification(notification);
+    };
+    client.onclose = () => this.markClosed();
+    this.interceptProgress();
+  }
+
+  private readonly progress = new Map<string, (params: Record<string, unknown>) => void>();
+  private progressSeq = 0;
+
+  /**
+   * Registers a progress listener under a token unique on this backend; the caller puts the token in
+   * the request's `_meta.progressToken`. Returns the token and a function that unregisters it.
+   */
+  listenForProgress(listener: (params: Record<string, unknown>) => void): {
+    token: string;
+    done: () => void;
+  } {
+    const token = `sb-${++this.progressSeq}`;
+    this.progress.set(token, listener);
+    return { token, done: () => this.progress.delete(token) };
+  }
+
+  /**
+   * Progress is taken off the transport before the SDK sees it. The SDK dispatches notifications a
+   * microtask later than responses, so a final progress notification that arrives with the result
+   * would find its handler already gone and be dropped; handled here, it is forwarded in order.
+   */
+  private interceptProgress(): void {
+    const transport = this.client.transport;
+    if (!transport) return;
+    const inner = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      const m = message as { method?: string; id?: unknown; params?: { progressToken?: unknown } };
+      if (m.method === 'notifications/progress' && m.id === undefined) {
+        const listener = this.progress.get(String(m.params?.progressToken));
+        if (listener) return listener(m.params as Record<string, unknown>);
+      }
+      inner?.call(transport, message, extra);
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  attach(listener: BackendListener): void {
+    this.listeners.add(listener);
+  }
+
+  detach(listener: BackendListener): void {
+    this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  onClose(handler: () => void): void {
+    if (this.closed) handler();
+    else this.closeHandlers.push(handler);
+  }
+
+  /** Tracks a call so idle reaping never stops a process mid-call. */
+  async track<T>(fn: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    this.lastUsedAt = Date.now();
+    try {
+      return await fn();
+    } finally {
+      this.inFlight--;
+      this.lastUsedAt = Date.now();
+      if (this.retiring && this.inFlight === 0) void this.close();
+    }
+  }
+
+  closeWhenIdle(): void {
+    if (this.inFlight === 0) void this.close();
+  }
+
+  async close(): Promise<void> {
+    this.markClosed();
+    await this.shutdown().catch(() => undefined);
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const h of this.closeHandlers.splice(0)) h();
+  }
+
+  private routeRequest(request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
+    // Stdio carries no link between a server request and the call it serves: the session that most
+    // recently started a call is the one waiting on it.
+    let target: BackendListener | undefined;
+    for (const l of this.listeners) if (!target || l.lastCallAt > target.lastCallAt) target = l;
+    if (!target) return Promise.reject(new Error('no client is connected to answer this request'));
+    return target.forwardRequest(request, signal);
+  }
+}

@@ -1,0 +1,89 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Operation, SecurityScheme } from './operations.ts';
+
+export interface CallContext {
+  baseUrl: string;
+  /** Rendered credentials by security scheme name (`spec.auth`). */
+  credentials: Record<string, string>;
+  schemes: Record<string, SecurityScheme>;
+  fetch: typeof fetch;
+  signal: AbortSignal;
+  maxResponseBytes: number;
+}
+
+/** Performs one operation with the caller's arguments and credentials; the response becomes the tool result. */
+export async function callOperation(
+  op: Operation,
+  args: Record<string, unknown>,
+  ctx: CallContext,
+): Promise<CallToolResult> {
+  let path = op.path;
+  const url = new URL(ctx.baseUrl.replace(/\/?$/, '/'));
+  const query = new URLSearchParams();
+  const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5' };
+  for (const p of op.parameters) {
+    const value = args[p.name];
+    if (value === undefined || value === null) continue;
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    if (p.in === 'path') path = path.replace(`{${p.name}}`, encodeURIComponent(text));
+    else if (p.in === 'query') query.append(p.name, text);
+    else headers[p.name.toLowerCase()] = text;
+  }
+  applyCredentials(op, ctx, headers, query);
+  const target = new URL(path.replace(/^\//, ''), url);
+  for (const [k, v] of query) target.searchParams.append(k, v);
+  if (target.origin !== url.origin) throw new Error('the operation path leaves the API base URL');
+
+  const init: RequestInit = { method: op.method, headers, signal: ctx.signal, redirect: 'manual' };
+  if (op.body && args.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(args.body);
+  }
+  const res = await ctx.fetch(target, init);
+  const text = await readCapped(res, ctx.maxResponseBytes);
+  const status = `HTTP ${res.status}`;
+  return {
+    content: [{ type: 'text', text: text.length ? text : status }],
+    ...(res.ok ? {} : { isError: true }),
+  };
+}
+
+/** Applies the first security alternative whose schemes all have a credential configured. */
+function applyCredentials(
+  op: Operation,
+  ctx: CallContext,
+  headers: Record<string, string>,
+  query: URLSearchParams,
+): void {
+  const alternative = op.security.find((names) => names.every((n) => ctx.credentials[n]));
+  for (const name of alternative ?? []) {
+    const scheme = ctx.schemes[name];
+    const value = ctx.credentials[name]!;
+    if (!scheme) continue;
+    if (scheme.type === 'http' && scheme.scheme?.toLowerCase() === 'bearer')
+      headers.authorization = `Bearer ${value}`;
+    else if (scheme.type === 'http' && scheme.scheme?.toLowerCase() === 'basic')
+      headers.authorization = `Basic ${Buffer.from(value).toString('base64')}`;
+    else if (scheme.type === 'apiKey' && scheme.in === 'header' && scheme.name)
+      headers[scheme.name.toLowerCase()] = value;
+    else if (scheme.type === 'apiKey' && scheme.in === 'query' && scheme.name) query.set(scheme.name, value);
+  }
+}
+
+async function readCapped(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new Error(`the response is larger than ${Math.round(max / 1024)} KiB`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

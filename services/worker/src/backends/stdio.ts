@@ -1,0 +1,103 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { SecretMasker } from '@switchboard/observability';
+import type { Logger } from 'pino';
+import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import { Backend } from './backend.ts';
+import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
+import type { PackageCache } from './package-cache.ts';
+import { render, type TemplateValues } from './template.ts';
+
+export interface StdioDeps {
+  packages: PackageCache;
+  masker: SecretMasker;
+  logger: Logger;
+  dataDir: string;
+  connectTimeoutMillis: number;
+  onSpawn?: () => void;
+  onExit?: (pid: number | null) => void;
+}
+
+interface StdioSpec {
+  package: string;
+  version: string;
+  bin?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts one MCP server from npm for one user's installation: its own process, its settings and secrets
+ * as environment variables (and nothing of the worker's own environment beyond PATH and locale), its
+ * working directory private to the user, stderr logged with the user's secret values masked.
+ */
+export async function startStdioBackend(
+  key: string,
+  resolved: ResolvedInstallation,
+  deps: StdioDeps,
+): Promise<Backend> {
+  const spec = resolved.server.spec as unknown as StdioSpec;
+  const { script } = await deps.packages.resolve(spec.package, spec.version, spec.bin);
+  const userDir = path.join(deps.dataDir, 'users', resolved.owner_id);
+  await mkdir(userDir, { recursive: true, mode: 0o700 });
+  const values: TemplateValues = { settings: resolved.settings, secrets: resolved.secrets, userDir };
+
+  const env: Record<string, string> = {
+    HOME: userDir,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    NODE_ENV: 'production',
+  };
+  for (const [k, v] of Object.entries(resolved.settings))
+    if (v !== null && v !== undefined) env[k] = String(v);
+  for (const [k, v] of Object.entries(resolved.secrets)) env[k] = v;
+  for (const [k, v] of Object.entries(spec.env ?? {})) env[k] = render(v, values);
+
+  const secretValues = Object.values(resolved.secrets);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [script, ...(spec.args ?? []).map((a) => render(a, values))],
+    env,
+    cwd: userDir,
+    stderr: 'pipe',
+  });
+  const log = deps.logger.child({ server: resolved.server.slug, installation: resolved.slug });
+  // The process may print its environment: the masker hides these values in every log line while it runs.
+  deps.masker.add(secretValues);
+  let buffered = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl).trimEnd();
+      buffered = buffered.slice(nl + 1);
+      if (line) log.info({ stream: 'stderr' }, deps.masker.mask(line).slice(0, 4000));
+      nl = buffered.indexOf('\n');
+    }
+    if (buffered.length > 16_384) buffered = buffered.slice(-4096);
+  });
+
+  const client = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    deps.masker.release(secretValues);
+    deps.onExit?.(transport.pid);
+  };
+  try {
+    await client.connect(transport, { timeout: deps.connectTimeoutMillis });
+  } catch (err) {
+    await transport.close().catch(() => undefined);
+    release();
+    throw new Error(`the ${resolved.server.slug} server did not start: ${(err as Error).message}`);
+  }
+  deps.onSpawn?.();
+  log.info({ pid: transport.pid }, 'stdio server started');
+  const backend = new Backend(key, client, resolved.updated_at, () => client.close());
+  backend.onClose(release);
+  backend.pid = transport.pid ?? undefined;
+  return backend;
+}

@@ -1,0 +1,25 @@
+/** Values a catalog entry's templates may use: `{{settings.NAME}}`, `{{secrets.NAME}}`, `{{user.dir}}`. */
+export interface TemplateValues {
+  settings: Record<string, unknown>;
+  secrets: Record<string, string>;
+  userDir: string;
+}
+
+const PLACEHOLDER = /\{\{\s*(settings|secrets|user)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** Fills in a template string. A setting or secret that is not set renders as the empty string. */
+export function render(template: string, values: TemplateValues): string {
+  return template.replace(PLACEHOLDER, (_m, scope: string, name: string) => {
+    if (scope === 'user') return name === 'dir' ? values.userDir : '';
+    const source = scope === 'settings' ? values.settings : values.secrets;
+    const value = source[name];
+    return value === undefined || value === null ? '' : String(value);
+  });
+}
+
+export function renderRecord(record: unknown, values: TemplateValues): Record<string, string> {
+  if (!record || typeof record !== 'object') return {};
+  return Object.fromEntries(
+    Object.entries(record as Record<string, unknown>).map(([k, v]) => [k, render(String(v), values)]),
+  );
+}

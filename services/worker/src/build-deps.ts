@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
+import { InternalTokens } from '@switchboard/mcp';
+import type { Registry, SecretMasker } from '@switchboard/observability';
+import type { Logger } from 'pino';
+import { BackendManager } from './backends/manager.ts';
+import { startOpenApiBackend } from './backends/openapi/backend.ts';
+import { PackageCache } from './backends/package-cache.ts';
+import { startRemoteBackend } from './backends/remote.ts';
+import { startStdioBackend } from './backends/stdio.ts';
+import { CredentialResolver } from './credentials/resolver.ts';
+import type { WorkerDeps } from './deps.ts';
+import type { WorkerEnv } from './env.ts';
+import { WorkerMetrics } from './metrics.ts';
+import type { ToolCallObserver } from './sessions/call-observer.ts';
+import { SessionHost } from './sessions/session-host.ts';
+
+/** The repository root: MCP server packages installed there (devDependencies) count as preinstalled. */
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export function buildWorkerDeps(
+  env: WorkerEnv,
+  logger: Logger,
+  registry: Registry,
+  masker: SecretMasker,
+  opts: { listen?: boolean } = {},
+) {
+  const pool = createPool(env.DATABASE_URL, {
+    applicationName: 'switchboard-worker',
+    max: 10,
+    onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
+  });
+  const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
+  let backends: BackendManager | undefined;
+  let sessions: SessionHost | undefined;
+  const metrics = new WorkerMetrics(registry, {
+    processes: () => backends?.backends().filter((b) => b.pid !== undefined).length ?? 0,
+    backends: () => backends?.size ?? 0,
+    sessions: () => sessions?.size ?? 0,
+  });
+  const resolver = new CredentialResolver(
+    pool,
+    masker,
+    env.WORKER_CREDENTIAL_TTL_SECONDS * 1000,
+    changes,
+    (o) => metrics.credentialResolutions.inc({ outcome: o }),
+  );
+  const packages = new PackageCache(
+    path.join(env.SWITCHBOARD_DATA_DIR, 'packages'),
+    [REPO_ROOT],
+    logger,
+    (outcome) => metrics.installs.inc({ outcome }),
+  );
+  const connectTimeoutMillis = 30_000;
+  backends = new BackendManager({
+    logger,
+    maxProcesses: env.WORKER_MAX_PROCESSES,
+    idleMillis: env.WORKER_IDLE_TIMEOUT_SECONDS * 1000,
+    onEvict: (reason) => metrics.evictions.inc({ reason }),
+    onCrash: () => metrics.crashes.inc(),
+    start: {
+      stdio: (key, resolved) =>
+        startStdioBackend(key, resolved, {
+          packages,
+          masker,
+          logger,
+          dataDir: env.SWITCHBOARD_DATA_DIR,
+          connectTimeoutMillis,
+          onSpawn: () => metrics.spawns.inc(),
+        }),
+      remote: (key, resolved) =>
+        startRemoteBackend(key, resolved, {
+          allowPrivateNetworks: env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
+          connectTimeoutMillis,
+        }),
+      openapi: (key, resolved) =>
+        startOpenApiBackend(key, resolved, {
+          allowPrivateNetworks: env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
+          maxResponseBytes: env.WORKER_MAX_RESPONSE_BYTES,
+          callTimeoutMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
+        }),
+    },
+  });
+  const audit = new AuditWriter(pool, { logger: logger.child({ 'event.dataset': 'switchboard.audit' }) });
+  const observe =
+    (userId: string, apiKeyId: string | undefined): ToolCallObserver =>
+    (report) => {
+      const labels = { server: report.serverSlug, tool: report.tool.slice(0, 128), outcome: report.outcome };
+      metrics.toolCalls.inc(labels);
+      metrics.toolCallDuration.observe(labels, report.durationMs / 1000);
+      audit.record({
+        action: 'tool.call',
+        outcome: report.outcome === 'success' ? 'success' : 'failure',
+        owner_id: userId,
+        actor_id: userId,
+        api_key_id: apiKeyId ?? null,
+        server_slug: report.serverSlug,
+        installation_slug: report.installationSlug,
+        tool: report.tool.slice(0, 200),
+        duration_ms: report.durationMs,
+        ...(report.requestId ? { request_id: report.requestId } : {}),
+        args_digest: createHash('sha256')
+          .update(JSON.stringify(report.arguments ?? null))
+          .digest('hex'),
+        ...(report.outcome === 'error' ? { reason: 'the tool reported an error' } : {}),
+      });
+    };
+  sessions = new SessionHost({
+    resolver,
+    backends,
+    logger,
+    defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
+    observe,
+  });
+  const deps: WorkerDeps = {
+    env,
+    logger,
+    registry,
+    pool,
+    tokens: new InternalTokens(env.SWITCHBOARD_INTERNAL_SECRET),
+    sessions,
+    backends,
+    audit,
+  };
+  return {
+    deps,
+    start: async () => {
+      await changes?.start();
+    },
+    close: async () => {
+      await sessions?.close();
+      await backends?.close();
+      await audit.close();
+      await changes?.stop();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,348 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  type JSONRPCRequest,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  type Notification,
+  ReadResourceRequestSchema,
+  type RequestId,
+  ResultSchema,
+  type ServerNotification,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { namespacedName, namespacedUri, splitName, splitUri } from '@switchboard/mcp';
+import type { Logger } from 'pino';
+import type { Backend, BackendListener } from '../backends/backend.ts';
+import type { ToolCallObserver } from './call-observer.ts';
+import { toClientError } from './errors.ts';
+import { type Extra, forwardToBackend } from './forward.ts';
+import type { InstallationTarget } from './installation-session.ts';
+
+type Member = InstallationTarget & { installationId: string };
+type Capability = 'tools' | 'resources' | 'prompts' | 'completions' | 'logging';
+
+const MAX_PAGES = 20;
+
+/**
+ * One client session on `/mcp`: every enabled installation of the user (narrowed by tags and key scope)
+ * behind one MCP server. Tools and prompts are named `<slug>__<name>`, resource URIs `sb-<slug>+<uri>`;
+ * everything is mapped back on the way in, and notifications and server requests on the way out.
+ */
+export class AggregateSession {
+  readonly server: Server;
+  private members = new Map<string, Member>();
+  private readonly adapters = new Map<string, { backend: Backend; listener: BackendListener }>();
+  private readonly inflight: RequestId[] = [];
+  lastCallAt = 0;
+
+  constructor(
+    members: Member[],
+    private readonly logger: Logger,
+    private readonly observe: ToolCallObserver,
+  ) {
+    this.server = new Server(
+      { name: 'switchboard', version: '0.1.0', title: 'Switchboard' },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+          logging: {},
+        },
+        instructions:
+          'Tools, prompts and resources of all your Switchboard installations, named <installation>__<name>.',
+      },
+    );
+    this.setMembers(members);
+    this.registerHandlers();
+  }
+
+  /** The gateway re-sends the installation list with every request; a change tells the client to re-list. */
+  setMembers(members: Member[]): void {
+    const next = new Map(members.map((m) => [m.installationSlug, m]));
+    const changed =
+      next.size !== this.members.size ||
+      [...next.keys()].some(
+        (slug) => this.members.get(slug)?.installationId !== next.get(slug)!.installationId,
+      );
+    this.members = next;
+    for (const [slug, adapter] of this.adapters) {
+      if (!next.has(slug)) {
+        adapter.backend.detach(adapter.listener);
+        this.adapters.delete(slug);
+      }
+    }
+    if (changed && this.server.transport) {
+      for (const method of [
+        'notifications/tools/list_changed',
+        'notifications/resources/list_changed',
+        'notifications/prompts/list_changed',
+      ]) {
+        void this.server.notification({ method } as ServerNotification).catch(() => undefined);
+      }
+    }
+  }
+
+  close(): void {
+    for (const { backend, listener } of this.adapters.values()) backend.detach(listener);
+    this.adapters.clear();
+  }
+
+  private registerHandlers(): void {
+    const s = this.server;
+    s.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: (await this.collect('tools', 'tools/list', 'tools')).flatMap(({ slug, items }) =>
+        items.map((t) => ({ ...t, name: namespacedName(slug, String(t.name)) })),
+      ),
+    }));
+    s.setRequestHandler(CallToolRequestSchema, (req, extra) => {
+      const target = this.byName(req.params.name);
+      return this.forward(
+        target.member,
+        { method: req.method, params: { ...req.params, name: target.name } },
+        extra,
+      ) as never;
+    });
+    s.setRequestHandler(ListResourcesRequestSchema, async () => ({
+      resources: (await this.collect('resources', 'resources/list', 'resources')).flatMap(({ slug, items }) =>
+        items.map((r) => ({ ...r, uri: namespacedUri(slug, String(r.uri)) })),
+      ),
+    }));
+    s.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: (
+        await this.collect('resources', 'resources/templates/list', 'resourceTemplates')
+      ).flatMap(({ slug, items }) =>
+        items.map((r) => ({ ...r, uriTemplate: namespacedUri(slug, String(r.uriTemplate)) })),
+      ),
+    }));
+    const byUri = (uri: string) => {
+      const target = this.byUri(uri);
+      return { member: target.member, uri: target.uri };
+    };
+    s.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
+      const t = byUri(req.params.uri);
+      const result = (await this.forward(
+        t.member,
+        { method: req.method, params: { ...req.params, uri: t.uri } },
+        extra,
+      )) as {
+        contents?: { uri: string }[];
+      };
+      return {
+        ...result,
+        contents: (result.contents ?? []).map((c) => ({
+          ...c,
+          uri: namespacedUri(t.member.installationSlug, c.uri),
+        })),
+      } as never;
+    });
+    for (const schema of [SubscribeRequestSchema, UnsubscribeRequestSchema]) {
+      s.setRequestHandler(schema, (req, extra) => {
+        const t = byUri(req.params.uri);
+        return this.forward(
+          t.member,
+          { method: req.method, params: { ...req.params, uri: t.uri } },
+          extra,
+        ) as never;
+      });
+    }
+    s.setRequestHandler(ListPromptsRequestSchema, async () => ({
+      prompts: (await this.collect('prompts', 'prompts/list', 'prompts')).flatMap(({ slug, items }) =>
+        items.map((p) => ({ ...p, name: namespacedName(slug, String(p.name)) })),
+      ),
+    }));
+    s.setRequestHandler(GetPromptRequestSchema, (req, extra) => {
+      const target = this.byName(req.params.name);
+      return this.forward(
+        target.member,
+        { method: req.method, params: { ...req.params, name: target.name } },
+        extra,
+      ) as never;
+    });
+    s.setRequestHandler(CompleteRequestSchema, (req, extra) => {
+      const ref = req.params.ref as { type: string; name?: string; uri?: string };
+      if (ref.type === 'ref/prompt') {
+        const target = this.byName(String(ref.name));
+        return this.forward(
+          target.member,
+          { method: req.method, params: { ...req.params, ref: { ...ref, name: target.name } } },
+          extra,
+        ) as never;
+      }
+      const t = byUri(String(ref.uri));
+      return this.forward(
+        t.member,
+        { method: req.method, params: { ...req.params, ref: { ...ref, uri: t.uri } } },
+        extra,
+      ) as never;
+    });
+    s.setRequestHandler(SetLevelRequestSchema, async (req, extra) => {
+      await Promise.all(
+        [...this.members.values()].map(async (m) => {
+          const backend = await m.acquire().catch(() => undefined);
+          if (backend?.client.getServerCapabilities()?.logging)
+            await forwardToBackend(backend, req, extra, m.deadlineMillis).catch(() => undefined);
+        }),
+      );
+      return {};
+    });
+  }
+
+  private byName(name: string): { member: Member; name: string } {
+    const split = splitName(name);
+    const member = split && this.members.get(split.slug);
+    if (!split || !member)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown name ${name.slice(0, 200)}: expected <installation>__<name>`,
+      );
+    return { member, name: split.name };
+  }
+
+  private byUri(uri: string): { member: Member; uri: string } {
+    const split = splitUri(uri);
+    const member = split && this.members.get(split.slug);
+    if (!split || !member)
+      throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${uri.slice(0, 200)}`);
+    return { member, uri: split.uri };
+  }
+
+  /** Every page of a list from every member that has the capability; a member that fails is left out. */
+  private async collect(capability: Capability, method: string, field: string) {
+    const results = await Promise.all(
+      [...this.members.values()].map(async (m) => {
+        try {
+          const backend = await this.backendOf(m);
+          if (!backend.client.getServerCapabilities()?.[capability])
+            return { slug: m.installationSlug, items: [] };
+          const items: Record<string, unknown>[] = [];
+          let cursor: string | undefined;
+          for (let page = 0; page < MAX_PAGES; page++) {
+            const result = (await backend.track(() =>
+              backend.client.request({ method, params: cursor ? { cursor } : {} } as never, ResultSchema, {
+                timeout: m.deadlineMillis,
+              }),
+            )) as Record<string, unknown>;
+            items.push(...((result[field] as Record<string, unknown>[]) ?? []));
+            cursor = result.nextCursor as string | undefined;
+            if (!cursor) break;
+          }
+          return { slug: m.installationSlug, items };
+        } catch (err) {
+          this.logger.warn(
+            { installation: m.installationSlug, err: { message: (err as Error).message } },
+            `${method} failed for one installation`,
+          );
+          return { slug: m.installationSlug, items: [] };
+        }
+      }),
+    );
+    return results;
+  }
+
+  private async forward(
+    member: Member,
+    request: { method: string; params?: JSONRPCRequest['params'] },
+    extra: Extra,
+  ) {
+    const started = Date.now();
+    this.lastCallAt = started;
+    this.inflight.push(extra.requestId);
+    const isToolCall = request.method === 'tools/call';
+    try {
+      const backend = await this.backendOf(member);
+      const result = await forwardToBackend(backend, request, extra, member.deadlineMillis);
+      if (isToolCall)
+        this.report(
+          member,
+          request,
+          (result as { isError?: boolean }).isError ? 'error' : 'success',
+          started,
+          extra,
+        );
+      return result;
+    } catch (err) {
+      if (isToolCall) this.report(member, request, 'failure', started, extra);
+      throw toClientError(err, member.serverSlug);
+    } finally {
+      this.inflight.splice(this.inflight.indexOf(extra.requestId), 1);
+    }
+  }
+
+  private async backendOf(member: Member): Promise<Backend> {
+    const backend = await member.acquire();
+    const current = this.adapters.get(member.installationSlug);
+    if (current?.backend !== backend) {
+      current?.backend.detach(current.listener);
+      const listener = this.listenerFor(member.installationSlug);
+      backend.attach(listener);
+      this.adapters.set(member.installationSlug, { backend, listener });
+    }
+    return backend;
+  }
+
+  /** Maps a member backend's outgoing traffic into the aggregate's names. */
+  private listenerFor(slug: string): BackendListener {
+    const session = this;
+    return {
+      get lastCallAt() {
+        return session.lastCallAt;
+      },
+      forwardRequest(request, signal) {
+        const relatedRequestId = session.inflight.at(-1);
+        return session.server.request(
+          { method: request.method, params: request.params } as never,
+          ResultSchema,
+          {
+            signal,
+            ...(relatedRequestId !== undefined ? { relatedRequestId } : {}),
+          },
+        );
+      },
+      forwardNotification(notification: Notification) {
+        const params = { ...(notification.params ?? {}) } as Record<string, unknown>;
+        if (notification.method === 'notifications/resources/updated' && typeof params.uri === 'string') {
+          params.uri = namespacedUri(slug, params.uri);
+        }
+        if (notification.method === 'notifications/message')
+          params.logger = params.logger ? `${slug}/${String(params.logger)}` : slug;
+        const relatedRequestId = session.inflight.at(-1);
+        void session.server
+          .notification(
+            { method: notification.method, params } as ServerNotification,
+            relatedRequestId !== undefined ? { relatedRequestId } : undefined,
+          )
+          .catch(() => undefined);
+      },
+    };
+  }
+
+  private report(
+    member: Member,
+    request: { params?: JSONRPCRequest['params'] },
+    outcome: 'success' | 'error' | 'failure',
+    started: number,
+    extra: Extra,
+  ) {
+    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+    this.observe({
+      installationSlug: member.installationSlug,
+      serverSlug: member.serverSlug,
+      tool: String(params.name ?? ''),
+      arguments: params.arguments,
+      outcome,
+      durationMs: Date.now() - started,
+      requestId: extra.requestInfo?.headers['x-request-id'] as string | undefined,
+    });
+  }
+}

@@ -1,0 +1,13 @@
+/** What a session reports about each tool call, for the audit trail and the metrics. */
+export interface ToolCallReport {
+  installationSlug: string;
+  serverSlug: string;
+  tool: string;
+  arguments: unknown;
+  outcome: 'success' | 'error' | 'failure';
+  durationMs: number;
+  /** The gateway's request id, from the internal hop. */
+  requestId?: string | undefined;
+}
+
+export type ToolCallObserver = (report: ToolCallReport) => void;

@@ -1,0 +1,27 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { BackendUnavailable } from '../backends/manager.ts';
+
+/**
+ * What the client sees when a call fails: the server's own MCP errors pass through; everything else
+ * becomes a short, safe message (no stack, no internal address, no secret).
+ */
+export function toClientError(err: unknown, slug: string): McpError {
+  if (err instanceof McpError) {
+    if (err.code === ErrorCode.ConnectionClosed) {
+      return new McpError(
+        ErrorCode.InternalError,
+        `The ${slug} server stopped unexpectedly; it will be restarted`,
+      );
+    }
+    if (err.code === ErrorCode.RequestTimeout)
+      return new McpError(ErrorCode.RequestTimeout, `The ${slug} server did not answer in time`);
+    return err;
+  }
+  if (err instanceof BackendUnavailable) return new McpError(ErrorCode.InternalError, err.message);
+  if ((err as Error)?.name === 'AbortError')
+    return new McpError(ErrorCode.RequestTimeout, 'The request was cancelled');
+  const message = err instanceof Error ? err.message : '';
+  // Messages this worker writes for users start with "the <server>" or "could not install"; others are internal.
+  if (/^(the |could not install )/i.test(message)) return new McpError(ErrorCode.InternalError, message);
+  return new McpError(ErrorCode.InternalError, `The ${slug} server failed`);
+}

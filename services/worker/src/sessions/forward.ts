@@ -1,0 +1,50 @@
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  type Request,
+  ResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Backend } from '../backends/backend.ts';
+
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * Sends a client's request on to a backend: the caller's deadline, cancellation (an aborted client
+ * request cancels the backend's), and progress, re-labelled from the backend's token to the client's.
+ */
+export async function forwardToBackend(
+  backend: Backend,
+  request: { method: string; params?: Request['params'] },
+  extra: Extra,
+  deadlineMillis: number,
+) {
+  const { _meta, ...params } = (request.params ?? {}) as Record<string, unknown> & {
+    _meta?: Record<string, unknown>;
+  };
+  const { progressToken, ...meta } = _meta ?? {};
+  const progress =
+    progressToken === undefined
+      ? undefined
+      : backend.listenForProgress(({ progressToken: _theirs, ...p }) => {
+          void extra
+            .sendNotification({
+              method: 'notifications/progress',
+              params: { ...p, progressToken },
+            } as ServerNotification)
+            .catch(() => undefined);
+        });
+  const forwardedMeta = progress ? { ...meta, progressToken: progress.token } : meta;
+  const forwardedParams = Object.keys(forwardedMeta).length ? { ...params, _meta: forwardedMeta } : params;
+  try {
+    return await backend.track(() =>
+      backend.client.request({ method: request.method, params: forwardedParams } as never, ResultSchema, {
+        signal: extra.signal,
+        timeout: deadlineMillis,
+        maxTotalTimeout: deadlineMillis,
+      }),
+    );
+  } finally {
+    progress?.done();
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { InternalClaims, TargetInstallation } from '@switchboard/mcp';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Backend } from '../backends/backend.ts';
+import type { BackendManager } from '../backends/manager.ts';
+import type { CredentialResolver, ResolvedInstallation } from '../credentials/resolver.ts';
+import { AggregateSession } from './aggregate-session.ts';
+import type { ToolCallObserver } from './call-observer.ts';
+import { toClientError } from './errors.ts';
+import { InstallationSession } from './installation-session.ts';
+
+interface HostedSession {
+  userId: string;
+  /** `installation:<id>` or `aggregate:<selector>`: a session id only works for what created it. */
+  scope: string;
+  transport: StreamableHTTPServerTransport;
+  session: InstallationSession | AggregateSession;
+  lastSeen: number;
+}
+
+export interface SessionHostOptions {
+  resolver: CredentialResolver;
+  backends: BackendManager;
+  logger: Logger;
+  defaultDeadlineMillis: number;
+  /** The observer for one user's (and API key's) tool calls: metrics and the audit trail. */
+  observe: (userId: string, apiKeyId: string | undefined) => ToolCallObserver;
+  /** Sessions unused this long are closed (their client would re-initialize). */
+  idleMillis?: number;
+}
+
+class NotFound extends Error {}
+
+/**
+ * The worker's MCP sessions, each a stateful Streamable HTTP session held here. Gateways route every
+ * request of a session to this worker (rendezvous on the session's scope), so gateways keep no state.
+ */
+export class SessionHost {
+  private readonly sessions = new Map<string, HostedSession>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly opts: SessionHostOptions) {
+    const idle = opts.idleMillis ?? 3_600_000;
+    this.sweeper = setInterval(
+      () => {
+        const cutoff = Date.now() - idle;
+        for (const [id, s] of this.sessions) if (s.lastSeen < cutoff) void this.closeSession(id);
+      },
+      Math.min(60_000, idle),
+    );
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async handle(req: Request, res: Response, claims: InternalClaims): Promise<void> {
+    const scope =
+      claims.mode === 'aggregate'
+        ? `aggregate:${claims.selector ?? ''}`
+        : `installation:${claims.installations[0]?.id}`;
+    const sessionId = req.get('mcp-session-id');
+    if (sessionId) {
+      const hosted = this.sessions.get(sessionId);
+      // Another user's (or another endpoint's) session id is as unknown as a made-up one.
+      if (!hosted || hosted.userId !== claims.sub || hosted.scope !== scope) return notFound(res);
+      hosted.lastSeen = Date.now();
+      if (hosted.session instanceof AggregateSession)
+        hosted.session.setMembers(this.members(claims.sub, claims.installations));
+      await hosted.transport.handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
+      res.status(400).json(rpcError(-32000, 'Bad Request: start a session with an initialize request', null));
+      return;
+    }
+    const requestId = (req.body as { id?: unknown }).id;
+    let session: InstallationSession | AggregateSession;
+    try {
+      session = claims.mode === 'aggregate' ? this.aggregate(claims) : await this.single(claims);
+    } catch (err) {
+      if (err instanceof NotFound) return void res.status(404).json(rpcError(-32002, err.message, requestId));
+      const mcp = toClientError(err, claims.installations[0]?.slug ?? 'server');
+      res.status(503).json(rpcError(mcp.code, mcp.message, requestId));
+      return;
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { userId: claims.sub, scope, transport, session, lastSeen: Date.now() });
+      },
+      onsessionclosed: (id) => void this.closeSession(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) void this.closeSession(transport.sessionId);
+    };
+    await session.server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id)));
+  }
+
+  private async single(claims: InternalClaims): Promise<InstallationSession> {
+    const target = claims.installations[0];
+    if (!target) throw new NotFound('no installation');
+    const member = await this.member(claims.sub, target);
+    return new InstallationSession(
+      member,
+      await member.acquire(),
+      this.opts.observe(claims.sub, claims.apiKeyId),
+    );
+  }
+
+  private aggregate(claims: InternalClaims): AggregateSession {
+    return new AggregateSession(
+      this.members(claims.sub, claims.installations),
+      this.opts.logger,
+      this.opts.observe(claims.sub, claims.apiKeyId),
+    );
+  }
+
+  private members(userId: string, installations: TargetInstallation[]) {
+    return installations.map((t) => this.lazyMember(userId, t));
+  }
+
+  /** A member whose server details are known up front (single sessions mirror the server's identity). */
+  private async member(userId: string, target: TargetInstallation) {
+    const resolved = await this.resolve(userId, target.id);
+    return {
+      ...this.lazyMember(userId, target),
+      serverSlug: resolved.server.slug,
+      deadlineMillis: this.deadlineOf(resolved),
+    };
+  }
+
+  private lazyMember(userId: string, target: TargetInstallation) {
+    const member = {
+      installationId: target.id,
+      installationSlug: target.slug,
+      serverSlug: target.slug,
+      deadlineMillis: this.opts.defaultDeadlineMillis,
+      acquire: async (): Promise<Backend> => {
+        const resolved = await this.resolve(userId, target.id);
+        member.serverSlug = resolved.server.slug;
+        member.deadlineMillis = this.deadlineOf(resolved);
+        return this.opts.backends.acquire(resolved);
+      },
+    };
+    return member;
+  }
+
+  private async resolve(userId: string, installationId: string): Promise<ResolvedInstallation> {
+    const resolved = await this.opts.resolver.resolve(userId, installationId);
+    if (!resolved) throw new NotFound('the installation does not exist');
+    if (!resolved.enabled) throw new NotFound('the installation is disabled');
+    return resolved;
+  }
+
+  private deadlineOf(resolved: ResolvedInstallation): number {
+    const override = Number(resolved.server.spec.timeout_ms);
+    return Number.isFinite(override) && override > 0 ? override : this.opts.defaultDeadlineMillis;
+  }
+
+  private async closeSession(id: string): Promise<void> {
+    const hosted = this.sessions.get(id);
+    if (!hosted) return;
+    this.sessions.delete(id);
+    hosted.session.close();
+    await hosted.transport.close().catch(() => undefined);
+  }
+}
+
+function rpcError(code: number, message: string, id: unknown) {
+  return { jsonrpc: '2.0', error: { code, message }, id: id ?? null };
+}
+
+function notFound(res: Response): void {
+  res.status(404).json(rpcError(-32001, 'Session not found', null));
+}
