@@ -33,6 +33,8 @@ export interface Harness {
   keys: SigningKeys;
   authUrl: string;
   workerUrls: string[];
+  /** Every gateway replica; the first is `url`. */
+  gatewayUrls: string[];
   /** A supabase-js client on the gateway URL, as an app would create it. */
   supabase(): SupabaseClient;
   /** Signs a new user up and returns their session. */
@@ -46,8 +48,10 @@ export interface HarnessOptions {
   gatewayEnv?: Record<string, string>;
   authEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
-  /** Worker processes' apps to start (each on its own port). */
+  /** Worker apps to start (each on its own port). */
   workers?: number;
+  /** Gateway replicas (each on its own port, sharing the workers and the database). */
+  gateways?: number;
 }
 
 const silent = createLogger({ service: 'test', level: 'silent' });
@@ -126,9 +130,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     LOG_LEVEL: 'silent',
     ...opts.gatewayEnv,
   });
-  const gateway = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }));
-  await gateway.start();
-  await listen(createApp(gateway.deps), port);
+  const gateways: Awaited<ReturnType<typeof buildGatewayDeps>>[] = [];
+  const gatewayUrls: string[] = [];
+  for (let i = 0; i < (opts.gateways ?? 1); i++) {
+    const replica = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }));
+    await replica.start();
+    gateways.push(replica);
+    gatewayUrls.push(await listen(createApp(replica.deps), i === 0 ? port : 0));
+  }
+  const gateway = gateways[0]!;
 
   const supabase = () =>
     createClient(url, anonKey, {
@@ -145,6 +155,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     keys,
     authUrl,
     workerUrls,
+    gatewayUrls,
     supabase,
     async signUp(email) {
       const { data, error } = await supabase().auth.signUp({
@@ -169,7 +180,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       for (const s of servers) s.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-      await gateway.close();
+      for (const g of gateways) await g.close();
       await Promise.all(workerClosers.map((close) => close()));
       await Promise.all(pools.map((p) => p.end()));
       await db.drop();
