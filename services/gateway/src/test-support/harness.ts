@@ -14,6 +14,7 @@ import { createHttpServer, freePort } from '@switchboard/runtime';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { createApp as createWorkerApp } from '@switchboard/worker/app';
 import { buildWorkerDeps } from '@switchboard/worker/build-deps';
+import type { WorkerDeps } from '@switchboard/worker/deps';
 import { loadWorkerEnv } from '@switchboard/worker/env';
 import WebSocket from 'ws';
 import { createApp } from '../app.ts';
@@ -33,6 +34,7 @@ export interface Harness {
   keys: SigningKeys;
   authUrl: string;
   workerUrls: string[];
+  workers: WorkerHandle[];
   /** Every gateway replica; the first is `url`. */
   gatewayUrls: string[];
   /** A supabase-js client on the gateway URL, as an app would create it. */
@@ -42,6 +44,13 @@ export interface Harness {
   /** `fetch` on the gateway with a bearer token. */
   api(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
   close(): Promise<void>;
+}
+
+export interface WorkerHandle {
+  url: string;
+  deps: WorkerDeps;
+  /** Stops the worker the way a crash would: its connections reset, its processes gone. */
+  kill(): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -99,6 +108,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const internalSecret = randomBytes(32).toString('base64url');
   const workerUrls: string[] = [];
   const workerClosers: (() => Promise<void>)[] = [];
+  const workerHandles: WorkerHandle[] = [];
   for (let i = 0; i < (opts.workers ?? 1); i++) {
     const workerEnv = loadWorkerEnv({
       DATABASE_URL: db.urlAs(db.logins.worker),
@@ -115,7 +125,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     );
     await worker.start();
     workerClosers.push(worker.close);
-    workerUrls.push(await listen(createWorkerApp(worker.deps)));
+    const url = await listen(createWorkerApp(worker.deps));
+    workerUrls.push(url);
+    const server = servers.at(-1)!;
+    workerHandles.push({
+      url,
+      deps: worker.deps,
+      kill: async () => {
+        // As abrupt as a crash: connections reset, nothing drained.
+        server.closeAllConnections();
+        server.close();
+        await worker.close();
+      },
+    });
   }
   const workerUrl = workerUrls.join(',');
 
@@ -155,6 +177,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     keys,
     authUrl,
     workerUrls,
+    workers: workerHandles,
     gatewayUrls,
     supabase,
     async signUp(email) {
@@ -181,7 +204,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       for (const s of servers) s.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       for (const g of gateways) await g.close();
-      await Promise.all(workerClosers.map((close) => close()));
+      await Promise.all(workerClosers.map((close) => close().catch(() => undefined)));
       await Promise.all(pools.map((p) => p.end()));
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });

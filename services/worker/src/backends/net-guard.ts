@@ -22,8 +22,8 @@ for (const [net, prefix] of [
   ['::1', 128],
   ['fc00::', 7],
   ['fe80::', 10],
-  ['::ffff:0:0', 96],
 ] as const) {
+  // (IPv4-mapped IPv6 addresses are checked against the IPv4 rules by BlockList itself.)
   blocked.addSubnet(net, prefix, 'ipv6');
 }
 
