@@ -168,4 +168,32 @@ describe('/mcp/<slug>', () => {
     const after = JSON.parse(text(await a.callTool({ name: 'get-env', arguments: {} })));
     expect(after.API_TOKEN).toBe('alice-rotated-token');
   });
+
+  it('honours a session id only for the user who started it', async () => {
+    const a = await connect('/mcp/everything', alice);
+    const sessionId = (a.transport as StreamableHTTPClientTransport).sessionId!;
+    expect(sessionId).toMatch(/^[A-Za-z0-9_-]{12}\./);
+    const list = (token: string, sid: string) =>
+      fetch(`${h.url}/mcp/everything`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': sid,
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      });
+    expect((await list(alice, sessionId)).status).toBe(200);
+    for (const [token, sid] of [
+      [bob, sessionId],
+      [alice, 'made-up'],
+      [alice, `AAAAAAAAAAAA.${sessionId.split('.')[1]}`],
+    ] as const) {
+      const res = await list(token, sid);
+      expect(res.status, sid).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
+    }
+  });
 });

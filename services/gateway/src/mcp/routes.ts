@@ -8,7 +8,7 @@ import { type Principal, principalOf } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
-import { forwardToWorker, WorkerUnreachable } from './worker-proxy.ts';
+import { forwardToWorker, parseSessionId, WorkerUnreachable, workerTag } from './worker-proxy.ts';
 
 const MAX_BATCH = 32;
 
@@ -48,9 +48,30 @@ export function mcpRouter(deps: GatewayDeps): Router {
       requestId,
       ...(principal.apiKey ? { apiKeyId: principal.apiKey.id } : {}),
     });
+    const sessionHeader = req.get('mcp-session-id');
+    if (sessionHeader) {
+      // An existing session lives on exactly one worker, named in its id.
+      const parsed = parseSessionId(sessionHeader);
+      const worker = parsed && deps.workers.all().find((w) => workerTag(w.url) === parsed.tag)?.url;
+      if (!parsed || !worker) return void sessionNotFound(res);
+      try {
+        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger, {
+          workerSessionId: parsed.workerSessionId,
+          tag: parsed.tag,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
+        // Its worker is gone, and the session with it: the client starts a new one (MCP's rule for 404).
+        deps.workers.markDown(worker);
+        sessionNotFound(res);
+      }
+      return;
+    }
     for (const worker of deps.workers.ranked(target.key)) {
       try {
-        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger);
+        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger, {
+          tag: workerTag(worker),
+        });
         return;
       } catch (err) {
         if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
@@ -123,6 +144,10 @@ function validBody(req: Request): Buffer | undefined {
     }
   }
   return raw;
+}
+
+function sessionNotFound(res: Response): void {
+  res.status(404).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
 }
 
 class JsonRpcError extends Error {

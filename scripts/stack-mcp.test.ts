@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '@switchboard/runtime';
+import { runConformanceSuite, startCredentialProxy, waitFor } from '@switchboard/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The real `npm start` with two gateway processes sharing the port (Node cluster hands each new
+// connection to the next replica) and two workers: the conformance suite, through a proxy that opens a
+// new connection per request, so consecutive requests of one session land on different replicas.
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+let proc: ChildProcess;
+let dataDir: string;
+let info: { gatewayUrl: string; anonKey: string; databaseUrl: string };
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-stack-mcp-'));
+  const port = await freePort();
+  proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SWITCHBOARD_PORT: String(port),
+      SWITCHBOARD_DATA_DIR: dataDir,
+      SWITCHBOARD_GATEWAYS: '2',
+      LOG_LEVEL: process.env.STACK_LOG_LEVEL ?? 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const text = await waitFor(() => readFile(path.join(dataDir, 'stack.json'), 'utf8').catch(() => ''), {
+    timeoutMillis: 40_000,
+    what: 'stack.json',
+  });
+  info = JSON.parse(text);
+  await waitFor(async () => (await fetch(`${info.gatewayUrl}/readyz`).catch(() => null))?.ok, {
+    timeoutMillis: 20_000,
+    what: 'readyz',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the embedded stack with SWITCHBOARD_GATEWAYS=2', () => {
+  it('passes the MCP conformance suite against /mcp/<slug>', async () => {
+    const owner = new pg.Client({ connectionString: info.databaseUrl });
+    await owner.connect();
+    await owner.query(
+      `insert into public.servers (slug, title, kind, spec) values ('conformance', 'Conformance fixture', 'stdio',
+         '{"package": "@switchboard/mcp-conformance-fixture", "version": "0.0.0"}')`,
+    );
+    await owner.end();
+    const signUp = await fetch(`${info.gatewayUrl}/auth/v1/signup`, {
+      method: 'POST',
+      headers: { apikey: info.anonKey, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: `conformance-${Date.now()}@example.com`,
+        password: 'conformance password',
+      }),
+    });
+    const { access_token: token } = (await signUp.json()) as { access_token: string };
+    const install = await fetch(`${info.gatewayUrl}/api/v1/installations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ server: 'conformance', slug: 'conformance' }),
+    });
+    expect(install.status).toBe(201);
+
+    const proxy = await startCredentialProxy([info.gatewayUrl], token);
+    try {
+      const { code, output, checks } = await runConformanceSuite(`${proxy.url}/mcp/conformance`);
+      const failed = checks.filter((c) => c.status === 'FAILURE');
+      const passed = checks.filter((c) => c.status === 'SUCCESS').length;
+      console.log(`conformance (npm start, 2 gateway processes): ${passed} passed, ${failed.length} failed`);
+      expect(
+        failed.map((c) => `${c.id}: ${c.errorMessage}`),
+        output.slice(-3000),
+      ).toEqual([]);
+      expect(passed).toBeGreaterThanOrEqual(40);
+      expect(code).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+});
