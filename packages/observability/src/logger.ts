@@ -38,6 +38,8 @@ const redactPaths = REDACTED_KEYS.flatMap((k) => {
 export interface LoggerConfig {
   service: string;
   level?: string;
+  /** ECS `event.dataset`; defaults to the service name. Audit events use `switchboard.audit`. */
+  dataset?: string;
   version?: string;
   /** Values to mask wherever they appear in a line's text (e.g. a worker's resolved secrets). */
   masker?: SecretMasker;
@@ -49,7 +51,12 @@ export interface LoggerConfig {
  * masking of known secret values anywhere in the text.
  */
 export function createLogger(config: LoggerConfig): Logger {
-  const ecs = ecsFormat({ serviceName: config.service, convertErr: true, apmIntegration: false });
+  const ecs = ecsFormat({
+    serviceName: config.service,
+    ...(config.dataset ? { eventDataset: config.dataset } : {}),
+    convertErr: true,
+    apmIntegration: false,
+  });
   const masker = config.masker;
   const options: LoggerOptions = {
     ...ecs,

@@ -33,6 +33,8 @@ export interface StackInfo {
 
 export interface RunningStack {
   info: StackInfo;
+  /** The services' process ids (for benchmarks and fault tests). */
+  processes(): { gateways: number[]; workers: number[]; auth: number | undefined };
   stop(): Promise<void>;
 }
 
@@ -143,7 +145,15 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
     };
     // Holds the owner's database password: readable by this user only.
     await writeFile(path.join(dataDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    return { info, stop: stopAll };
+    return {
+      info,
+      stop: stopAll,
+      processes: () => ({
+        gateways: gateways.pids,
+        workers: workers.map((w) => w.pid).filter((p): p is number => p !== undefined),
+        auth: auth.pid,
+      }),
+    };
   } catch (err) {
     await stopAll();
     throw err;

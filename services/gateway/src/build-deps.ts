@@ -1,5 +1,5 @@
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
-import type { Registry } from '@switchboard/observability';
+import { createLogger, type Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { JwtVerifier } from './auth/jwt-verifier.ts';
@@ -24,7 +24,8 @@ export async function buildGatewayDeps(
   const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
   const workers = new WorkerPool({ urls: env.SWITCHBOARD_WORKER_URLS, logger });
   const audit = new AuditWriter(pool, {
-    logger: logger.child({ 'event.dataset': 'switchboard.audit' }),
+    // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
+    logger: createLogger({ service: 'gateway', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
     onFlushed: (n) => metrics.auditEvents.inc({ result: 'written' }, n),
     onFailed: () => metrics.auditEvents.inc({ result: 'failed' }),
     onDropped: (n) => metrics.auditEvents.inc({ result: 'dropped' }, n),

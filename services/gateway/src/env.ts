@@ -29,6 +29,8 @@ export const gatewayEnvSchema = z
       ),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
+    /** Audit events are logged (for Elasticsearch) at this level, whatever LOG_LEVEL says. */
+    AUDIT_LOG_LEVEL: envFields.logLevel(),
   })
   .transform((env) => {
     const publicUrl = (env.SWITCHBOARD_PUBLIC_URL ?? `http://localhost:${env.SWITCHBOARD_PORT}`).replace(

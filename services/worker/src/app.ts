@@ -7,9 +7,9 @@ import type { WorkerDeps } from './deps.ts';
 export function createApp(deps: WorkerDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
   app.all('/internal/mcp', express.json({ limit: '4mb' }), async (req, res) => {
-    let claims: Awaited<ReturnType<typeof deps.tokens.verify>>;
+    let claims: ReturnType<typeof deps.tokens.verify>;
     try {
-      claims = await deps.tokens.verify(req.get(INTERNAL_TOKEN_HEADER) ?? '');
+      claims = deps.tokens.verify(req.get(INTERNAL_TOKEN_HEADER) ?? '');
     } catch {
       res.status(401).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized' }, id: null });
       return;

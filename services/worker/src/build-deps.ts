@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
 import { InternalTokens } from '@switchboard/mcp';
-import type { Registry, SecretMasker } from '@switchboard/observability';
+import { createLogger, type Registry, type SecretMasker } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import { BackendManager } from './backends/manager.ts';
 import { startOpenApiBackend } from './backends/openapi/backend.ts';
@@ -83,7 +83,10 @@ export function buildWorkerDeps(
         }),
     },
   });
-  const audit = new AuditWriter(pool, { logger: logger.child({ 'event.dataset': 'switchboard.audit' }) });
+  // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
+  const audit = new AuditWriter(pool, {
+    logger: createLogger({ service: 'worker', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
+  });
   const observe =
     (userId: string, apiKeyId: string | undefined): ToolCallObserver =>
     (report) => {

@@ -30,6 +30,8 @@ export const workerEnvSchema = z
       .min(1024)
       .default(5 * 1024 * 1024),
     LOG_LEVEL: envFields.logLevel(),
+    /** Audit events are logged (for Elasticsearch) at this level, whatever LOG_LEVEL says. */
+    AUDIT_LOG_LEVEL: envFields.logLevel(),
   })
   .transform((env) => ({ ...env, SWITCHBOARD_DATA_DIR: path.resolve(env.SWITCHBOARD_DATA_DIR) }));
 

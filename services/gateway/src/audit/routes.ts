@@ -7,16 +7,22 @@ import { auditEvent, auditQuery } from '../api/schemas.ts';
 import { parse } from '../api/validate.ts';
 import type { GatewayDeps } from '../deps.ts';
 
-/** `before` is an event's `cursor` (time and id, so events sharing a timestamp are not skipped) or a time. */
+/** An ISO time with up to microsecond precision (what Postgres stores and cursors carry). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `before` is an event's `cursor` (its time to the microsecond and its id, so events sharing a
+ * timestamp are neither skipped nor repeated) or a plain ISO time.
+ */
 function parseBefore(before: string | undefined): { at: string; id: string } | null {
   if (!before) return null;
   const [at, id] = before.split('~');
-  const time = Date.parse(at ?? '');
-  if (Number.isNaN(time))
+  if (!at || !ISO_TIME.test(at) || Number.isNaN(Date.parse(at))) {
     throw new DomainError('validation_failed', 'before must be an event cursor or an ISO time');
+  }
   if (id !== undefined && !z.uuid().safeParse(id).success)
     throw new DomainError('validation_failed', 'before is not a valid cursor');
-  return { at: new Date(time).toISOString(), id: id ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff' };
+  return { at, id: id ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff' };
 }
 
 /** `/audit`: the caller's own audit trail, newest first (RLS shows nobody else's). */
@@ -40,20 +46,15 @@ export function auditRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Rou
     const before = parseBefore(q.before);
     const { rows } = await asCaller(deps.pool, res, (c) =>
       c.query(
-        `select id, occurred_at, action, outcome, actor_id, target_type, target_id, server_slug, installation_slug, tool,
+        `select id, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at, action, outcome, actor_id, target_type, target_id, server_slug, installation_slug, tool,
                 duration_ms, request_id, api_key_id, host(client_ip) as client_ip, reason, metadata
-         from public.audit_events
-         where $1::timestamptz is null or (occurred_at, id) < ($1::timestamptz, $2::uuid)
-         order by occurred_at desc, id desc limit $3`,
+         from public.audit_events a
+         where $1::timestamptz is null or (a.occurred_at, a.id) < ($1::timestamptz, $2::uuid)
+         order by a.occurred_at desc, a.id desc limit $3`,
         [before?.at ?? null, before?.id ?? null, q.limit],
       ),
     );
-    res.json(
-      rows.map((r) => {
-        const at = (r.occurred_at as Date).toISOString();
-        return { ...r, occurred_at: at, cursor: `${at}~${r.id}` };
-      }),
-    );
+    res.json(rows.map((r) => ({ ...r, cursor: `${r.occurred_at}~${r.id}` })));
   });
   return router;
 }

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AuthFailure, operatorRole, type Principal } from './principal.ts';
 
 export interface JwtVerifierOptions {
@@ -20,6 +21,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class JwtVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   private readonly hsKey: Uint8Array | undefined;
+  /**
+   * Tokens already verified, until they expire (at most a minute): an app reuses its token for many
+   * calls, and checking a signature each time would cost more than the rest of the gateway's work.
+   */
+  private readonly verified = new LRUCache<string, { principal: Principal; until: number }>({ max: 20_000 });
 
   constructor(private readonly opts: JwtVerifierOptions) {
     this.jwks = createRemoteJWKSet(new URL(opts.jwksUrl), {
@@ -31,6 +37,15 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const principal = await this.verifyUncached(token);
+    const exp = typeof principal.claims.exp === 'number' ? principal.claims.exp * 1000 : 0;
+    this.verified.set(token, { principal, until: Math.min(exp, Date.now() + 60_000) });
+    return principal;
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;

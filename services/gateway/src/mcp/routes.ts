@@ -38,9 +38,9 @@ export function mcpRouter(deps: GatewayDeps): Router {
     },
   ) => {
     const principal = principalOf(res);
-    const body = validBody(req);
+    const { body, requestIds } = validBody(req);
     const requestId = requestIdOf(req);
-    const token = await tokens.sign({
+    const token = tokens.sign({
       sub: principal.userId,
       mode: target.mode,
       installations: target.installations,
@@ -48,6 +48,7 @@ export function mcpRouter(deps: GatewayDeps): Router {
       requestId,
       ...(principal.apiKey ? { apiKeyId: principal.apiKey.id } : {}),
     });
+    const exchange = { req, res, token, body, requestId, logger: deps.logger, requestIds };
     const sessionHeader = req.get('mcp-session-id');
     if (sessionHeader) {
       // An existing session lives on exactly one worker, named in its id.
@@ -55,9 +56,10 @@ export function mcpRouter(deps: GatewayDeps): Router {
       const worker = parsed && deps.workers.all().find((w) => workerTag(w.url) === parsed.tag)?.url;
       if (!parsed || !worker) return void sessionNotFound(res);
       try {
-        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger, {
-          workerSessionId: parsed.workerSessionId,
-          tag: parsed.tag,
+        await forwardToWorker({
+          ...exchange,
+          workerUrl: worker,
+          session: { workerSessionId: parsed.workerSessionId, tag: parsed.tag },
         });
       } catch (err) {
         if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
@@ -69,9 +71,7 @@ export function mcpRouter(deps: GatewayDeps): Router {
     }
     for (const worker of deps.workers.ranked(target.key)) {
       try {
-        await forwardToWorker(worker, req, res, token, body, requestId, deps.logger, {
-          tag: workerTag(worker),
-        });
+        await forwardToWorker({ ...exchange, workerUrl: worker, session: { tag: workerTag(worker) } });
         return;
       } catch (err) {
         if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
@@ -125,8 +125,8 @@ export function installationKey(principal: Pick<Principal, 'userId'>, installati
 }
 
 /** A POST must carry a JSON-RPC message (or a small batch); the worker gets the same bytes. */
-function validBody(req: Request): Buffer | undefined {
-  if (req.method !== 'POST') return undefined;
+function validBody(req: Request): { body: Buffer | undefined; requestIds: (string | number)[] } {
+  if (req.method !== 'POST') return { body: undefined, requestIds: [] };
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   let parsed: unknown;
   try {
@@ -143,7 +143,10 @@ function validBody(req: Request): Buffer | undefined {
       throw new JsonRpcError(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
     }
   }
-  return raw;
+  const requestIds = messages
+    .filter((m) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
+    .map((m) => m.id as string | number);
+  return { body: raw, requestIds };
 }
 
 function sessionNotFound(res: Response): void {

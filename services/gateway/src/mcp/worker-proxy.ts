@@ -16,16 +16,23 @@ export class WorkerUnreachable extends Error {}
  * Sends one MCP HTTP exchange to a worker and streams the answer back (JSON or SSE) as it comes. If
  * the client goes away, the worker's request is aborted, which cancels the work there.
  */
-export function forwardToWorker(
-  workerUrl: string,
-  req: Request,
-  res: Response,
-  token: string,
-  body: Buffer | undefined,
-  requestId: string,
-  logger: Logger,
-  session: { workerSessionId?: string | undefined; tag: string },
-): Promise<void> {
+export interface ForwardOptions {
+  workerUrl: string;
+  req: Request;
+  res: Response;
+  /** The signed internal token for this request. */
+  token: string;
+  body: Buffer | undefined;
+  requestId: string;
+  logger: Logger;
+  /** The worker's own session id (when the request continues a session) and the worker's tag. */
+  session: { workerSessionId?: string | undefined; tag: string };
+  /** JSON-RPC ids of the requests in the body: answered with an error if the worker dies mid-stream. */
+  requestIds: (string | number)[];
+}
+
+export function forwardToWorker(opts: ForwardOptions): Promise<void> {
+  const { workerUrl, req, res, token, body, requestId, logger, session, requestIds } = opts;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { [INTERNAL_TOKEN_HEADER]: token, 'x-request-id': requestId };
     for (const name of FORWARD_REQUEST) {
@@ -47,16 +54,37 @@ export function forwardToWorker(
       const workerSession = up.headers['mcp-session-id'];
       if (typeof workerSession === 'string')
         res.setHeader('mcp-session-id', sessionIdFor(session.tag, workerSession));
-      if (String(up.headers['content-type'] ?? '').includes('text/event-stream')) {
+      const sse = String(up.headers['content-type'] ?? '').includes('text/event-stream');
+      if (sse) {
         res.setHeader('X-Accel-Buffering', 'no');
         res.flushHeaders();
       }
-      up.pipe(res);
-      up.on('end', () => resolve());
-      up.on('error', () => {
-        res.destroy();
+      up.pipe(res, { end: false });
+      up.on('close', () => {
+        if (up.complete) {
+          res.end();
+        } else if (sse && !res.destroyed) {
+          // The worker died mid-answer. A client left with a half stream would try to resume it and
+          // wait out its own timeout; answer its requests with an error now instead.
+          for (const id of requestIds) {
+            const error = {
+              jsonrpc: '2.0',
+              id,
+              error: {
+                code: -32603,
+                message: 'The worker serving this session stopped; start a new session',
+              },
+            };
+            res.write(`event: message\ndata: ${JSON.stringify(error)}\n\n`);
+          }
+          res.end();
+        } else {
+          res.destroy();
+        }
         resolve();
       });
+      // A reset surfaces as 'error' and then 'close'; the 'close' handler above decides what the client sees.
+      up.on('error', () => undefined);
     });
     upstream.on('error', (err) => {
       if (!answered) return reject(new WorkerUnreachable(err.message));

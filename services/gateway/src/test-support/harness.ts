@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { loadAuthEnv } from '@switchboard/auth/env';
 import { SigningKeys } from '@switchboard/auth/keys';
 import { createPool, type Pool } from '@switchboard/db';
 import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
-import { createHttpServer, freePort } from '@switchboard/runtime';
+import { createHttpServer } from '@switchboard/runtime';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
 import { createApp as createWorkerApp } from '@switchboard/worker/app';
 import { buildWorkerDeps } from '@switchboard/worker/build-deps';
@@ -63,19 +63,28 @@ export interface HarnessOptions {
   gateways?: number;
 }
 
-const silent = createLogger({ service: 'test', level: 'silent' });
+// HARNESS_LOG_LEVEL=debug shows every service's log lines when a test needs investigating.
+const silent = createLogger({
+  service: 'test',
+  level: (process.env.HARNESS_LOG_LEVEL as 'debug' | undefined) ?? 'silent',
+});
 let emails = 0;
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-harness-'));
-  const port = await freePort();
+  // The gateway's port is taken first (its URL is the token issuer), before other servers pick ports.
+  let gatewayHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const gatewayServer = createHttpServer(((req: IncomingMessage, res: ServerResponse) =>
+    gatewayHandler?.(req, res)) as never);
+  await new Promise<void>((r) => gatewayServer.listen(0, '127.0.0.1', r));
+  const port = (gatewayServer.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const anonKey = `sb_publishable_test${Math.random().toString(36).slice(2).padEnd(12, '0')}`;
   const servers: Server[] = [];
   const pools: Pool[] = [];
-  const listen = async (app: Parameters<typeof createHttpServer>[0], p = 0) => {
-    const server = createHttpServer(app).listen(p, '127.0.0.1');
+  const listen = async (app: Parameters<typeof createHttpServer>[0]) => {
+    const server = createHttpServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     servers.push(server);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -115,6 +124,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_INTERNAL_SECRET: internalSecret,
       LOG_LEVEL: 'silent',
+      AUDIT_LOG_LEVEL: 'silent',
       ...opts.workerEnv,
     });
     const worker = buildWorkerDeps(
@@ -150,6 +160,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     SWITCHBOARD_AUTH_URL: authUrl,
     SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
     LOG_LEVEL: 'silent',
+    AUDIT_LOG_LEVEL: 'silent',
     ...opts.gatewayEnv,
   });
   const gateways: Awaited<ReturnType<typeof buildGatewayDeps>>[] = [];
@@ -158,7 +169,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const replica = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }));
     await replica.start();
     gateways.push(replica);
-    gatewayUrls.push(await listen(createApp(replica.deps), i === 0 ? port : 0));
+    if (i === 0) {
+      gatewayHandler = createApp(replica.deps);
+      servers.push(gatewayServer);
+      gatewayUrls.push(url);
+    } else {
+      gatewayUrls.push(await listen(createApp(replica.deps)));
+    }
   }
   const gateway = gateways[0]!;
 

@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns';
+import { setMaxListeners } from 'node:events';
 import { BlockList, isIP } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 
@@ -44,7 +45,7 @@ export class PrivateNetworkError extends Error {
  * connected to (after DNS), so a hostname that resolves — or re-resolves — inward is refused too.
  */
 export function guardedFetch(allowPrivate: boolean): typeof fetch {
-  if (allowPrivate) return fetch;
+  if (allowPrivate) return quietSignals(fetch);
   const dispatcher = new Agent({
     connect: {
       lookup: (hostname, options, callback) => {
@@ -61,7 +62,7 @@ export function guardedFetch(allowPrivate: boolean): typeof fetch {
       },
     },
   });
-  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+  return quietSignals((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && isPrivateAddress(host)) return Promise.reject(new PrivateNetworkError(host));
@@ -69,5 +70,25 @@ export function guardedFetch(allowPrivate: boolean): typeof fetch {
       input as never,
       { ...(init as object), dispatcher } as never,
     ) as unknown as Promise<Response>;
+  });
+}
+
+const quieted = new WeakSet<AbortSignal>();
+
+/**
+ * The MCP SDK's HTTP client transport passes one long-lived AbortSignal to every fetch. Fetch releases
+ * its listener on that signal only when the request is garbage-collected, so under load Node warns of
+ * a listener leak that is not one. The warning is switched off for those signals, and nothing else.
+ */
+function quietSignals(
+  f: (input: Parameters<typeof fetch>[0], init?: RequestInit) => Promise<Response>,
+): typeof fetch {
+  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const signal = init?.signal;
+    if (signal && !quieted.has(signal)) {
+      setMaxListeners(0, signal);
+      quieted.add(signal);
+    }
+    return f(input, init);
   }) as typeof fetch;
 }

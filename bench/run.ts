@@ -1,0 +1,337 @@
+/**
+ * `npm run bench`: MCP tool calls through Switchboard against the same backend reached directly, in one
+ * run on this machine (loopback only; bounded in time; stops by itself).
+ *
+ *   direct           server-everything over its own Streamable HTTP transport
+ *   one-hop bridge   mcp-proxy wrapping server-everything over stdio (the usual stdio-to-HTTP bridge)
+ *   switchboard stdio   /mcp/everything: gateway -> worker -> the user's stdio process
+ *   switchboard remote  /mcp/everything-remote: gateway -> worker -> the direct server over HTTP
+ *
+ * Then memory: gateway and worker RSS idle and under load, RSS per live stdio process, and the worker's
+ * own bookkeeping per live (user, installation).
+ *
+ * Environment: BENCH_SECONDS (per target, default 10), BENCH_CLIENTS (default 10), BENCH_USERS (default 20).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@switchboard/observability';
+import { freePort } from '@switchboard/runtime';
+import { loadStackEnv, startStack } from '@switchboard/stack';
+import pg from 'pg';
+import { Agent, request } from 'undici';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
+const USERS = Number(process.env.BENCH_USERS ?? 20);
+const require = createRequire(import.meta.url);
+const everythingScript = path.join(
+  path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
+  'dist',
+  'index.js',
+);
+const mcpProxyScript = path.join(
+  path.dirname(require.resolve('mcp-proxy/package.json')),
+  'dist',
+  'bin',
+  'mcp-proxy.mjs',
+);
+const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1 });
+const children: ChildProcess[] = [];
+
+interface LoadResult {
+  name: string;
+  calls: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function log(line: string) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function waitForHttp(url: string, timeoutMillis = 30_000) {
+  const deadline = Date.now() + timeoutMillis;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url, { method: 'GET' }).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function startChild(command: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.push(child);
+  return child;
+}
+
+/** One MCP session over raw JSON-RPC: initialize, then `call` as fast as the loop asks. */
+async function openSession(url: string, headers: Record<string, string>) {
+  const base = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    ...headers,
+  };
+  const init = await request(url, {
+    method: 'POST',
+    headers: base,
+    dispatcher,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'bench', version: '1' },
+      },
+    }),
+  });
+  await init.body.text();
+  const sessionId = init.headers['mcp-session-id'] as string | undefined;
+  if (init.statusCode !== 200 || !sessionId)
+    throw new Error(`${url}: initialize answered ${init.statusCode}`);
+  const session = { ...base, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+  const notified = await request(url, {
+    method: 'POST',
+    headers: session,
+    dispatcher,
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  await notified.body.text();
+  let id = 1;
+  return async () => {
+    const res = await request(url, {
+      method: 'POST',
+      headers: session,
+      dispatcher,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: id++,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'bench' } },
+      }),
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200 || !text.includes('Echo: bench'))
+      throw new Error(`call failed: ${res.statusCode} ${text.slice(0, 200)}`);
+  };
+}
+
+async function load(name: string, url: string, headers: Record<string, string> = {}): Promise<LoadResult> {
+  const calls = await Promise.all(Array.from({ length: CLIENTS }, () => openSession(url, headers)));
+  const latencies: number[] = [];
+  let errors = 0;
+  const run = async (call: () => Promise<void>, until: number, record: boolean) => {
+    while (Date.now() < until) {
+      const started = performance.now();
+      try {
+        await call();
+        if (record) latencies.push(performance.now() - started);
+      } catch {
+        if (record) errors++;
+      }
+    }
+  };
+  await Promise.all(calls.map((c) => run(c, Date.now() + 2000, false)));
+  const started = Date.now();
+  await Promise.all(calls.map((c) => run(c, started + SECONDS * 1000, true)));
+  const elapsed = (Date.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
+  return {
+    name,
+    calls: latencies.length,
+    errors,
+    perSecond: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function peakRss(pids: number[], during: Promise<unknown>): Promise<Map<number, number>> {
+  const peak = new Map(pids.map((p) => [p, 0]));
+  let done = false;
+  void during.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    for (const pid of pids) peak.set(pid, Math.max(peak.get(pid)!, await rssKb(pid).catch(() => 0)));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return peak;
+}
+
+const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-bench-'));
+  const logger = createLogger({ service: 'bench', level: 'warn' });
+  const env = loadStackEnv({
+    SWITCHBOARD_PORT: String(await freePort()),
+    SWITCHBOARD_DATA_DIR: dataDir,
+    SWITCHBOARD_WORKERS: '1',
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true',
+    LOG_LEVEL: 'warn',
+  });
+  const stack = await startStack(env, logger);
+  try {
+    const directPort = await freePort();
+    const bridgePort = await freePort();
+    startChild(process.execPath, [everythingScript, 'streamableHttp'], { PORT: String(directPort) });
+    startChild(process.execPath, [
+      mcpProxyScript,
+      '--port',
+      String(bridgePort),
+      '--host',
+      '127.0.0.1',
+      '--server',
+      'stream',
+      '--',
+      process.execPath,
+      everythingScript,
+      'stdio',
+    ]);
+    const direct = `http://127.0.0.1:${directPort}/mcp`;
+    const bridge = `http://127.0.0.1:${bridgePort}/mcp`;
+    await Promise.all([
+      waitForHttp(direct),
+      waitForHttp(bridge),
+      waitForHttp(`${stack.info.gatewayUrl}/readyz`),
+    ]);
+
+    const owner = new pg.Client({ connectionString: stack.info.databaseUrl });
+    await owner.connect();
+    await owner.query(
+      `insert into public.servers (slug, title, kind, spec) values ('everything-remote', 'Everything over HTTP', 'remote', $1)`,
+      [{ url: direct }],
+    );
+    await owner.end();
+    const signUp = async (email: string) => {
+      const res = await fetch(`${stack.info.gatewayUrl}/auth/v1/signup`, {
+        method: 'POST',
+        headers: { apikey: stack.info.anonKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'benchmark password' }),
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    const install = async (token: string, server: string) => {
+      const res = await fetch(`${stack.info.gatewayUrl}/api/v1/installations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ server, slug: server }),
+      });
+      if (res.status !== 201) throw new Error(`install ${server}: ${res.status} ${await res.text()}`);
+    };
+    const token = await signUp(`bench-${Date.now()}@example.com`);
+    await install(token, 'everything');
+    await install(token, 'everything-remote');
+    const auth = { authorization: `Bearer ${token}` };
+
+    const { gateways, workers } = stack.processes();
+    const [gatewayPid, workerPid] = [gateways[0]!, workers[0]!];
+    const idle = { gateway: await rssKb(gatewayPid), worker: await rssKb(workerPid) };
+
+    log(
+      `Switchboard benchmark: ${CLIENTS} concurrent clients, ${SECONDS} s per target, tools/call echo, raw JSON-RPC over HTTP`,
+    );
+    const results: LoadResult[] = [];
+    results.push(await load('direct (server-everything over Streamable HTTP)', direct));
+    results.push(await load('one-hop bridge (mcp-proxy -> stdio)', bridge));
+    const stdioRun = load(
+      'switchboard /mcp/everything (stdio)',
+      `${stack.info.gatewayUrl}/mcp/everything`,
+      auth,
+    );
+    const peak = await peakRss([gatewayPid, workerPid], stdioRun);
+    results.push(await stdioRun);
+    results.push(
+      await load(
+        'switchboard /mcp/everything-remote (remote)',
+        `${stack.info.gatewayUrl}/mcp/everything-remote`,
+        auth,
+      ),
+    );
+
+    const [d, b, s, r] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
+    log('');
+    log('| target | calls/s | p50 ms | p99 ms | errors |');
+    log('|---|---:|---:|---:|---:|');
+    for (const x of results)
+      log(
+        `| ${x.name} | ${x.perSecond.toFixed(0)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${x.errors} |`,
+      );
+    log('');
+    log(
+      `stdio:  switchboard / direct = ${(s.perSecond / d.perSecond).toFixed(2)}x throughput, +${(s.p50 - d.p50).toFixed(2)} ms p50`,
+    );
+    log(
+      `stdio:  switchboard / one-hop bridge = ${(s.perSecond / b.perSecond).toFixed(2)}x throughput, ${s.p50 - b.p50 >= 0 ? '+' : ''}${(s.p50 - b.p50).toFixed(2)} ms p50`,
+    );
+    log(
+      `remote: switchboard / direct = ${(r.perSecond / d.perSecond).toFixed(2)}x throughput, +${(r.p50 - d.p50).toFixed(2)} ms p50`,
+    );
+
+    // Memory per live (user, installation): many users, each with their own stdio process.
+    const before = await rssKb(workerPid);
+    const childrenBefore = new Set(await childrenOf(workerPid));
+    for (let i = 0; i < USERS; i++) {
+      const t = await signUp(`bench-user-${i}-${Date.now()}@example.com`);
+      await install(t, 'everything');
+      const call = await openSession(`${stack.info.gatewayUrl}/mcp/everything`, {
+        authorization: `Bearer ${t}`,
+      });
+      await call();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await rssKb(workerPid);
+    const spawned = (await childrenOf(workerPid)).filter((p) => !childrenBefore.has(p));
+    const childRss = await Promise.all(spawned.map(rssKb));
+    const perProcess = childRss.reduce((a, c) => a + c, 0) / Math.max(1, childRss.length);
+    log('');
+    log('| memory | value |');
+    log('|---|---:|');
+    log(`| gateway RSS idle / under load | ${mb(idle.gateway)} / ${mb(peak.get(gatewayPid)!)} |`);
+    log(`| worker RSS idle / under load | ${mb(idle.worker)} / ${mb(peak.get(workerPid)!)} |`);
+    log(`| RSS per live stdio process (server-everything, ${spawned.length} live) | ${mb(perProcess)} |`);
+    log(
+      `| worker bookkeeping per live (user, installation), beside the child | ${mb((after - before) / Math.max(1, spawned.length))} |`,
+    );
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await stack.stop();
+    await dispatcher.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
