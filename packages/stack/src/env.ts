@@ -14,6 +14,7 @@ export const stackEnvSchema = z
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
+    AUDIT_LOG_LEVEL: envFields.logLevel(),
   })
   .transform((env) => ({
     ...env,

@@ -81,6 +81,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
 
     const common = {
       LOG_LEVEL: env.LOG_LEVEL,
+      AUDIT_LOG_LEVEL: env.AUDIT_LOG_LEVEL,
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_PUBLIC_URL: env.SWITCHBOARD_PUBLIC_URL,
       ...(env.ELASTICSEARCH_URL ? { ELASTICSEARCH_URL: env.ELASTICSEARCH_URL } : {}),
