@@ -1,5 +1,6 @@
 import { ecsFormat } from '@elastic/ecs-pino-format';
-import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, multistream, pino } from 'pino';
+import { LogShipper } from './log-shipper.ts';
 import { SecretMasker } from './secret-masker.ts';
 
 export type { Logger } from 'pino';
@@ -44,6 +45,8 @@ export interface LoggerConfig {
   /** Values to mask wherever they appear in a line's text (e.g. a worker's resolved secrets). */
   masker?: SecretMasker;
   destination?: DestinationStream;
+  /** Also ship every line to Elasticsearch (stdout logging never stops). */
+  shipper?: LogShipper;
 }
 
 /**
@@ -69,7 +72,12 @@ export function createLogger(config: LoggerConfig): Logger {
     },
     ...(masker ? { hooks: { streamWrite: (line: string) => masker.mask(line) } } : {}),
   };
-  return config.destination ? pino(options, config.destination) : pino(options);
+  const primary = config.destination ?? pino.destination(1);
+  if (!config.shipper) return pino(options, primary);
+  return pino(
+    options,
+    multistream([{ stream: primary }, { stream: config.shipper as unknown as DestinationStream }]),
+  );
 }
 
-export { SecretMasker };
+export { LogShipper, SecretMasker };

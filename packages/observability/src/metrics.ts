@@ -45,3 +45,34 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
 function normaliseMethod(method: string): string {
   return METHODS.has(method) ? method : 'OTHER';
 }
+
+/** Log-shipping counters, read from the shipper at scrape time. */
+export function registerShippingMetrics(
+  registry: Registry,
+  counts: { sent: number; failed: number; dropped: number; requestErrors: number },
+): void {
+  const reported = { sent: 0, failed: 0, dropped: 0 };
+  new Counter({
+    name: 'switchboard_log_shipping_total',
+    help: 'Log lines shipped to Elasticsearch, by result: sent (accepted), failed (refused), dropped (given up during an outage)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      for (const result of ['sent', 'failed', 'dropped'] as const) {
+        const delta = counts[result] - reported[result];
+        if (delta > 0) this.inc({ result }, delta);
+        reported[result] = counts[result];
+      }
+    },
+  });
+  let reportedErrors = 0;
+  new Counter({
+    name: 'switchboard_log_shipping_request_errors_total',
+    help: 'Bulk requests to Elasticsearch that failed (unreachable, timed out); retried with backoff',
+    registers: [registry],
+    collect() {
+      if (counts.requestErrors > reportedErrors) this.inc(counts.requestErrors - reportedErrors);
+      reportedErrors = counts.requestErrors;
+    },
+  });
+}

@@ -17,7 +17,10 @@ export const authEnvSchema = z.object({
   AUTH_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
   AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** Ship logs there (stdout logging never stops). */
+  ELASTICSEARCH_URL: envFields.url().optional(),
   LOG_LEVEL: envFields.logLevel(),
+  AUDIT_LOG_LEVEL: envFields.logLevel(),
 });
 
 export type AuthEnv = z.infer<typeof authEnvSchema>;

@@ -1,6 +1,7 @@
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
 import { createLogger, type Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
+import { AuditShipper } from './audit/elasticsearch-shipper.ts';
 import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayDeps } from './deps.ts';
@@ -13,7 +14,7 @@ export async function buildGatewayDeps(
   env: GatewayEnv,
   logger: Logger,
   registry: Registry,
-  opts: { listen?: boolean } = {},
+  opts: { listen?: boolean; auditLogger?: Logger } = {},
 ): Promise<{ deps: GatewayDeps; start(): Promise<void>; close(): Promise<void> }> {
   const metrics = new GatewayMetrics(registry);
   const pool = createPool(env.DATABASE_URL, {
@@ -25,11 +26,22 @@ export async function buildGatewayDeps(
   const workers = new WorkerPool({ urls: env.SWITCHBOARD_WORKER_URLS, logger });
   const audit = new AuditWriter(pool, {
     // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
-    logger: createLogger({ service: 'gateway', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
+    logger:
+      opts.auditLogger ??
+      createLogger({ service: 'gateway', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
     onFlushed: (n) => metrics.auditEvents.inc({ result: 'written' }, n),
     onFailed: () => metrics.auditEvents.inc({ result: 'failed' }),
     onDropped: (n) => metrics.auditEvents.inc({ result: 'dropped' }, n),
   });
+  const auditShipper = env.ELASTICSEARCH_URL
+    ? new AuditShipper({
+        databaseUrl: env.DATABASE_URL,
+        elasticsearchUrl: env.ELASTICSEARCH_URL,
+        logger,
+        onShipped: (n) => metrics.auditShipped.inc(n),
+        onFailed: () => metrics.auditShippingFailures.inc(),
+      })
+    : undefined;
   const deps: GatewayDeps = {
     env,
     logger,
@@ -46,6 +58,7 @@ export async function buildGatewayDeps(
     }),
     apiKeys: new ApiKeyVerifier(pool, changes),
     resourceMetadataUrl: `${env.SWITCHBOARD_PUBLIC_URL}/.well-known/oauth-protected-resource`,
+    auditShipper,
   };
   return {
     deps,
@@ -58,11 +71,13 @@ export async function buildGatewayDeps(
           logger.warn({ err: { message: err.message } }, 'could not ensure audit partitions'),
         );
       await changes?.start();
+      auditShipper?.start();
     },
     close: async () => {
       workers.stop();
       await deps.apiKeys.close();
       await audit.close();
+      await auditShipper?.stop();
       await changes?.stop();
       await pool.end();
     },

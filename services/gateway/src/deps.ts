@@ -1,6 +1,7 @@
 import type { AuditWriter, ChangeListener, Pool } from '@switchboard/db';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
+import type { AuditShipper } from './audit/elasticsearch-shipper.ts';
 import type { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import type { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayEnv } from './env.ts';
@@ -21,4 +22,6 @@ export interface GatewayDeps {
   /** Change notifications from Postgres; absent when a test does not need them. */
   changes?: ChangeListener | undefined;
   resourceMetadataUrl: string;
+  /** Copies the audit trail to Elasticsearch, when ELASTICSEARCH_URL is set. */
+  auditShipper?: AuditShipper | undefined;
 }

@@ -25,7 +25,7 @@ export function buildWorkerDeps(
   logger: Logger,
   registry: Registry,
   masker: SecretMasker,
-  opts: { listen?: boolean } = {},
+  opts: { listen?: boolean; auditLogger?: Logger } = {},
 ) {
   const pool = createPool(env.DATABASE_URL, {
     applicationName: 'switchboard-worker',
@@ -85,7 +85,9 @@ export function buildWorkerDeps(
   });
   // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
   const audit = new AuditWriter(pool, {
-    logger: createLogger({ service: 'worker', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
+    logger:
+      opts.auditLogger ??
+      createLogger({ service: 'worker', dataset: 'switchboard.audit', level: env.AUDIT_LOG_LEVEL }),
   });
   const observe =
     (userId: string, apiKeyId: string | undefined): ToolCallObserver =>

@@ -29,6 +29,8 @@ export const workerEnvSchema = z
       .int()
       .min(1024)
       .default(5 * 1024 * 1024),
+    /** Ship logs there (stdout logging never stops). */
+    ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
     /** Audit events are logged (for Elasticsearch) at this level, whatever LOG_LEVEL says. */
     AUDIT_LOG_LEVEL: envFields.logLevel(),

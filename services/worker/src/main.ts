@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@switchboard/config';
-import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
+import { createRegistry, createServiceLogging, SecretMasker } from '@switchboard/observability';
 import { createHttpServer, manageLifecycle } from '@switchboard/runtime';
 import { createApp } from './app.ts';
 import { buildWorkerDeps } from './build-deps.ts';
@@ -8,10 +8,29 @@ import { loadWorkerEnv } from './env.ts';
 const env = loadConfigOrExit(() => loadWorkerEnv(process.env));
 // Every secret this worker resolves is masked in every log line while it is held.
 const masker = new SecretMasker();
-const logger = createLogger({ service: 'worker', level: env.LOG_LEVEL, masker });
+const logging = createServiceLogging({
+  service: 'worker',
+  level: env.LOG_LEVEL,
+  auditLevel: env.AUDIT_LOG_LEVEL,
+  elasticsearchUrl: env.ELASTICSEARCH_URL,
+  masker,
+});
+const logger = logging.logger;
 const registry = createRegistry('worker');
-const { deps, start, close } = buildWorkerDeps(env, logger, registry, masker);
+logging.bindMetrics(registry);
+const { deps, start, close } = buildWorkerDeps(env, logger, registry, masker, {
+  auditLogger: logging.auditLogger,
+});
 await start();
 
 const server = createHttpServer(createApp(deps)).listen(env.PORT, env.HOST);
-manageLifecycle({ server, close }, { service: 'worker', logger });
+manageLifecycle(
+  {
+    server,
+    close: async () => {
+      await close();
+      await logging.close();
+    },
+  },
+  { service: 'worker', logger },
+);

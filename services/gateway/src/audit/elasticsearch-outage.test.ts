@@ -1,0 +1,130 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElasticsearchStandIn, waitFor } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+import { reshipAuditRange } from './reship.ts';
+
+// Elasticsearch (the stand-in) goes down for a minute in the middle of traffic. No request may fail,
+// every audit event of that minute must be in Postgres, and re-shipping the range must leave each
+// event in the search index exactly once.
+
+const OUTAGE_SECONDS = Number(process.env.AUDIT_OUTAGE_SECONDS ?? 60);
+
+let es: ElasticsearchStandIn;
+let h: Harness;
+let client: Client;
+let userId: string;
+
+beforeAll(async () => {
+  es = await new ElasticsearchStandIn().start();
+  h = await startHarness({
+    gatewayEnv: { ELASTICSEARCH_URL: es.url },
+    workerEnv: { ELASTICSEARCH_URL: es.url },
+  });
+  const session = await h.signUp();
+  userId = session.user.id;
+  expect(
+    (
+      await h.api('/api/v1/installations', {
+        method: 'POST',
+        token: session.access_token,
+        json: { server: 'everything', slug: 'everything' },
+      })
+    ).status,
+  ).toBe(201);
+  client = new Client({ name: 'traffic', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${h.url}/mcp/everything`), {
+      requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
+    }),
+  );
+});
+afterAll(async () => {
+  await client?.close();
+  await h?.close();
+  await es?.stop();
+});
+
+const toolCallRows = async () =>
+  (
+    await h.db.owner.query<{ id: string }>(
+      `select id from public.audit_events where action = 'tool.call' and owner_id = $1`,
+      [userId],
+    )
+  ).rows.map((r) => r.id);
+const indexedToolCalls = () =>
+  es.documents('switchboard-audit-*').filter((d) => (d.event as { action?: string }).action === 'tool.call');
+
+describe('an Elasticsearch outage', () => {
+  it(
+    'fails no request, loses no audit event, and re-shipping fills the index exactly once',
+    async () => {
+      let calls = 0;
+      let failures = 0;
+      let stop = false;
+      const traffic = (async () => {
+        while (!stop) {
+          await client.callTool({ name: 'echo', arguments: { message: 'audited' } }).then(
+            () => calls++,
+            () => failures++,
+          );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+
+      // Shipping works before the outage.
+      await waitFor(async () => indexedToolCalls().length > 0, {
+        timeoutMillis: 15_000,
+        what: 'the first audit events in Elasticsearch',
+      });
+      const outageStart = new Date();
+      await es.stop();
+      await new Promise((r) => setTimeout(r, OUTAGE_SECONDS * 1000));
+      await es.start();
+      await new Promise((r) => setTimeout(r, 2000));
+      stop = true;
+      await traffic;
+
+      expect(failures).toBe(0);
+      expect(calls).toBeGreaterThan(OUTAGE_SECONDS * 5);
+      // Every call is in Postgres (the worker flushes its batch within a second).
+      await waitFor(async () => (await toolCallRows()).length === calls, {
+        timeoutMillis: 10_000,
+        what: 'every audit row in Postgres',
+      });
+      const inOutage = await h.db.owner.query(
+        `select count(*)::int as n from public.audit_events where action = 'tool.call' and owner_id = $1 and occurred_at >= $2 and occurred_at < $3`,
+        [userId, outageStart, new Date(outageStart.getTime() + OUTAGE_SECONDS * 1000)],
+      );
+      expect(inOutage.rows[0].n).toBeGreaterThan(OUTAGE_SECONDS * 5);
+
+      const { shipped } = await reshipAuditRange({
+        databaseUrl: h.db.ownerUrl,
+        elasticsearchUrl: es.url,
+        from: new Date(outageStart.getTime() - 1000),
+        to: new Date(),
+      });
+      expect(shipped).toBeGreaterThan(0);
+      // Re-running changes nothing: ids make it idempotent.
+      await reshipAuditRange({
+        databaseUrl: h.db.ownerUrl,
+        elasticsearchUrl: es.url,
+        from: new Date(outageStart.getTime() - 1000),
+        to: new Date(),
+      });
+
+      const rows = await toolCallRows();
+      const indexed = indexedToolCalls().map((d) => d._id);
+      expect(indexed.length).toBe(rows.length);
+      expect(new Set(indexed)).toEqual(new Set(rows));
+      const doc = indexedToolCalls()[0]!;
+      expect(doc).toMatchObject({
+        event: { action: 'tool.call', outcome: 'success', dataset: 'switchboard.audit' },
+        user: { id: userId },
+        switchboard: { server: 'everything', tool: 'echo' },
+      });
+    },
+    (OUTAGE_SECONDS + 60) * 1000,
+  );
+});
