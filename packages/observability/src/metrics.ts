@@ -59,6 +59,7 @@ export function registerShippingMetrics(
     registers: [registry],
     collect() {
       for (const result of ['sent', 'failed', 'dropped'] as const) {
+        this.inc({ result }, 0);
         const delta = counts[result] - reported[result];
         if (delta > 0) this.inc({ result }, delta);
         reported[result] = counts[result];

@@ -34,8 +34,12 @@ export function createServiceLogging(config: ServiceLoggingConfig) {
     logger,
     auditLogger,
     shipper,
+    /** Shipping counters are exported even without Elasticsearch (all zero), so dashboards show 0, not nothing. */
     bindMetrics(registry: Registry) {
-      if (shipper) registerShippingMetrics(registry, shipper.counts);
+      registerShippingMetrics(
+        registry,
+        shipper?.counts ?? { sent: 0, failed: 0, dropped: 0, requestErrors: 0 },
+      );
     },
     /** Ships what is buffered, then stops (shutdown). */
     async close() {

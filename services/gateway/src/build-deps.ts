@@ -16,7 +16,10 @@ export async function buildGatewayDeps(
   registry: Registry,
   opts: { listen?: boolean; auditLogger?: Logger } = {},
 ): Promise<{ deps: GatewayDeps; start(): Promise<void>; close(): Promise<void> }> {
-  const metrics = new GatewayMetrics(registry);
+  let workersForMetrics: WorkerPool | undefined;
+  const metrics = new GatewayMetrics(registry, {
+    healthyWorkers: () => workersForMetrics?.healthy().length ?? 0,
+  });
   const pool = createPool(env.DATABASE_URL, {
     applicationName: 'switchboard-gateway',
     max: 20,
@@ -24,6 +27,7 @@ export async function buildGatewayDeps(
   });
   const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
   const workers = new WorkerPool({ urls: env.SWITCHBOARD_WORKER_URLS, logger });
+  workersForMetrics = workers;
   const audit = new AuditWriter(pool, {
     // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
     logger:

@@ -75,6 +75,7 @@ export class WorkerMetrics {
         this.set(live.backends());
       },
     });
+    // Known label values start at zero, so dashboards and alerts see a series before the first event.
     this.sessions = new Gauge({
       name: 'switchboard_worker_sessions',
       help: 'MCP client sessions held',
@@ -83,5 +84,8 @@ export class WorkerMetrics {
         this.set(live.sessions());
       },
     });
+    for (const reason of ['idle', 'capacity', 'changed']) this.evictions.inc({ reason }, 0);
+    for (const outcome of ['success', 'failure']) this.installs.inc({ outcome }, 0);
+    for (const outcome of ['hit', 'miss', 'error']) this.credentialResolutions.inc({ outcome }, 0);
   }
 }
