@@ -49,7 +49,7 @@ describe('Grafana', () => {
         for (const t of p.targets) {
           expect(t.datasource.uid).toBe('prometheus');
           // Bounded labels only: no panel groups by user or request.
-          expect(t.expr).not.toMatch(/user|request_id|session/);
+          expect(t.expr).not.toMatch(/by \([^)]*(user|request_id|session_id)/);
         }
       }
     }
