@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
 import { createLogger, type Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
@@ -26,7 +27,12 @@ export async function buildGatewayDeps(
     onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   });
   const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
-  const workers = new WorkerPool({ urls: env.SWITCHBOARD_WORKER_URLS, logger });
+  const workerDns = env.SWITCHBOARD_WORKER_DNS;
+  const workers = new WorkerPool({
+    urls: env.SWITCHBOARD_WORKER_URLS,
+    logger,
+    ...(workerDns ? { discover: () => discoverWorkers(workerDns) } : {}),
+  });
   workersForMetrics = workers;
   const audit = new AuditWriter(pool, {
     // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
@@ -86,4 +92,12 @@ export async function buildGatewayDeps(
       await pool.end();
     },
   };
+}
+
+/** Every address of `host:port` as a worker URL. */
+async function discoverWorkers(hostPort: string): Promise<string[]> {
+  const i = hostPort.lastIndexOf(':');
+  const [host, port] = [hostPort.slice(0, i), hostPort.slice(i + 1)];
+  const addresses = await lookup(host, { all: true });
+  return addresses.map((a) => `http://${a.family === 6 ? `[${a.address}]` : a.address}:${port}`).sort();
 }

@@ -9,6 +9,11 @@ export const gatewayEnvSchema = z
     DATABASE_URL: envFields.postgresUrl(),
     /** Workers to route to (compose/Kubernetes: a static list; embedded: the supervisor passes it). */
     SWITCHBOARD_WORKER_URLS: envFields.urlList().default([]),
+    /** Instead of a list: `host:port` whose every DNS address is a worker (compose scaling, K8s headless). */
+    SWITCHBOARD_WORKER_DNS: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+:\d+$/, 'must be host:port')
+      .optional(),
     /** Embedded mode: where local auth listens; `/auth/v1/*` is forwarded there. Unset on real Supabase. */
     SWITCHBOARD_AUTH_URL: envFields.url().optional(),
     SUPABASE_URL: envFields.url().optional(),

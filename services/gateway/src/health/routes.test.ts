@@ -116,3 +116,23 @@ describe('GET /readyz', () => {
     g.close();
   });
 });
+
+describe('worker discovery by DNS', () => {
+  it('finds every address of a name (as for `docker compose up --scale worker=3`)', async () => {
+    const port = new URL(workerUrl).port;
+    const env = loadGatewayEnv({
+      DATABASE_URL: db.urlAs(db.logins.gateway),
+      SWITCHBOARD_WORKER_DNS: `localhost:${port}`,
+      SWITCHBOARD_INTERNAL_SECRET: SECRET,
+      AUDIT_LOG_LEVEL: 'silent',
+    });
+    const built = await buildGatewayDeps(env, logger, createRegistry('gateway', { defaults: false }), {
+      listen: false,
+    });
+    closers.push(built.close);
+    await built.deps.workers.probeAll();
+    const found = built.deps.workers.all().map((w) => w.url);
+    expect(found).toContain(`http://127.0.0.1:${port}`);
+    expect(built.deps.workers.healthy().map((w) => w.url)).toContain(`http://127.0.0.1:${port}`);
+  });
+});

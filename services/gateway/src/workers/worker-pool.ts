@@ -13,6 +13,11 @@ export interface WorkerPoolOptions {
   /** How often each worker's `/healthz` is probed (1 s): a dead worker leaves the pool within about 2 s. */
   intervalMillis?: number;
   timeoutMillis?: number;
+  /**
+   * Finds the workers anew (e.g. every address of a DNS name, for `docker compose up --scale worker=3`
+   * or a Kubernetes headless service). Called before each round of probes; replaces `urls`.
+   */
+  discover?: () => Promise<string[]>;
 }
 
 /** The gateway's view of its workers: which are up, from periodic health probes. */
@@ -66,7 +71,24 @@ export class WorkerPool {
   }
 
   async probeAll(): Promise<void> {
+    if (this.opts.discover) await this.rediscover();
     await Promise.all([...this.states.values()].map((s) => this.probe(s)));
+  }
+
+  private async rediscover(): Promise<void> {
+    let urls: string[];
+    try {
+      urls = await this.opts.discover!();
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: { message: (err as Error).message } },
+        'worker discovery failed; keeping the known workers',
+      );
+      return;
+    }
+    for (const url of urls)
+      if (!this.states.has(url)) this.states.set(url, { url, healthy: false, lastCheckedAt: null });
+    for (const url of [...this.states.keys()]) if (!urls.includes(url)) this.states.delete(url);
   }
 
   private async probe(state: WorkerState): Promise<void> {
