@@ -57,6 +57,7 @@ export function buildWorkerDeps(
   backends = new BackendManager({
     logger,
     maxProcesses: env.WORKER_MAX_PROCESSES,
+    maxProcessesPerUser: env.WORKER_MAX_PROCESSES_PER_USER,
     idleMillis: env.WORKER_IDLE_TIMEOUT_SECONDS * 1000,
     onEvict: (reason) => metrics.evictions.inc({ reason }),
     onCrash: () => metrics.crashes.inc(),
@@ -118,6 +119,7 @@ export function buildWorkerDeps(
     logger,
     defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
     observe,
+    maxCallsPerUser: env.WORKER_MAX_CALLS_PER_USER,
   });
   const deps: WorkerDeps = {
     env,

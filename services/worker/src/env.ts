@@ -17,6 +17,10 @@ export const workerEnvSchema = z
     WORKER_URL: envFields.url().optional(),
     /** Live stdio processes per worker; beyond it the least recently used is stopped. */
     WORKER_MAX_PROCESSES: z.coerce.number().int().min(1).default(200),
+    /** Live stdio processes one user may have on a worker (fairness). */
+    WORKER_MAX_PROCESSES_PER_USER: z.coerce.number().int().min(1).default(10),
+    /** Calls one user may have in flight on a worker (fairness); more are refused with a retryable error. */
+    WORKER_MAX_CALLS_PER_USER: z.coerce.number().int().min(1).default(32),
     /** A stdio process idle this long is stopped. */
     WORKER_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
     /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */

@@ -9,6 +9,8 @@ export interface BackendManagerOptions {
   logger: Logger;
   /** Live stdio backends per worker; at the cap the least recently used idle one is stopped. */
   maxProcesses: number;
+  /** Live stdio backends one user may have on this worker, so one user cannot take all of it. */
+  maxProcessesPerUser?: number;
   idleMillis: number;
   onEvict?: (reason: 'idle' | 'capacity' | 'changed') => void;
   onCrash?: () => void;
@@ -75,7 +77,7 @@ export class BackendManager {
     resolved: ResolvedInstallation,
     previous: Backend | undefined,
   ): Promise<Backend> {
-    if (resolved.server.kind === 'stdio') this.makeRoom();
+    if (resolved.server.kind === 'stdio') this.makeRoom(resolved.owner_id);
     const backend = await this.opts.start[resolved.server.kind](key, resolved);
     if (previous && !previous.isClosed) {
       // The configuration changed: new calls go to the new backend, the old one finishes what it has.
@@ -99,9 +101,22 @@ export class BackendManager {
     return backend;
   }
 
-  /** At the cap, stops the least recently used stdio backend that has no call in flight. */
-  private makeRoom(): void {
+  /**
+   * At the user's cap, stops that user's least recently used idle stdio backend; at the worker's cap,
+   * anyone's. Either way a backend with a call in flight is never stopped.
+   */
+  private makeRoom(userId: string): void {
     const stdio = [...this.live.values()].filter((b) => b.pid !== undefined);
+    const mine = stdio.filter((b) => b.key.startsWith(`${userId}/`));
+    const perUser = this.opts.maxProcessesPerUser ?? Number.POSITIVE_INFINITY;
+    if (mine.length >= perUser) {
+      const victim = mine.filter((b) => b.inFlight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      if (!victim)
+        throw new BackendUnavailable(`you have ${perUser} servers busy on this worker; try again shortly`);
+      this.opts.onEvict?.('capacity');
+      this.retire(victim);
+      return;
+    }
     if (stdio.length < this.opts.maxProcesses) return;
     const victim = stdio.filter((b) => b.inFlight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
     if (!victim) throw new BackendUnavailable('this worker is at capacity; try again shortly');

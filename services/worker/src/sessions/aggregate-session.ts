@@ -259,7 +259,9 @@ export class AggregateSession {
     this.lastCallAt = started;
     this.inflight.push(extra.requestId);
     const isToolCall = request.method === 'tools/call';
+    let release: (() => void) | undefined;
     try {
+      release = member.slot?.();
       const backend = await this.backendOf(member);
       const result = await forwardToBackend(backend, request, extra, member.deadlineMillis);
       if (isToolCall)
@@ -275,6 +277,7 @@ export class AggregateSession {
       if (isToolCall) this.report(member, request, 'failure', started, extra);
       throw toClientError(err, member.serverSlug);
     } finally {
+      release?.();
       this.inflight.splice(this.inflight.indexOf(extra.requestId), 1);
     }
   }

@@ -18,6 +18,8 @@ export interface InstallationTarget {
   deadlineMillis: number;
   /** The installation's live backend (started or restarted as needed). */
   acquire(): Promise<Backend>;
+  /** Takes one of the user's in-flight call slots (fairness); throws when none is free. */
+  slot?: () => () => void;
 }
 
 /**
@@ -87,7 +89,9 @@ export class InstallationSession implements BackendListener {
     this.lastCallAt = started;
     this.inflight.push(extra.requestId);
     const isToolCall = request.method === 'tools/call';
+    let release: (() => void) | undefined;
     try {
+      release = this.target.slot?.();
       const backend = await this.target.acquire();
       this.use(backend);
       const result = await forwardToBackend(backend, request, extra, this.target.deadlineMillis);
@@ -98,6 +102,7 @@ export class InstallationSession implements BackendListener {
       if (isToolCall) this.report(request, 'failure', started, extra);
       throw toClientError(err, this.target.serverSlug);
     } finally {
+      release?.();
       this.inflight.splice(this.inflight.indexOf(extra.requestId), 1);
     }
   }

@@ -5,7 +5,7 @@ import type { InternalClaims, TargetInstallation } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.ts';
-import type { BackendManager } from '../backends/manager.ts';
+import { type BackendManager, BackendUnavailable } from '../backends/manager.ts';
 import type { CredentialResolver, ResolvedInstallation } from '../credentials/resolver.ts';
 import { AggregateSession } from './aggregate-session.ts';
 import type { ToolCallObserver } from './call-observer.ts';
@@ -30,6 +30,8 @@ export interface SessionHostOptions {
   observe: (userId: string, apiKeyId: string | undefined) => ToolCallObserver;
   /** Sessions unused this long are closed (their client would re-initialize). */
   idleMillis?: number;
+  /** Calls one user may have in flight on this worker. */
+  maxCallsPerUser?: number;
 }
 
 class NotFound extends Error {}
@@ -40,6 +42,7 @@ class NotFound extends Error {}
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
+  private readonly callsInFlight = new Map<string, number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: SessionHostOptions) {
@@ -146,6 +149,8 @@ export class SessionHost {
       installationSlug: target.slug,
       serverSlug: target.slug,
       deadlineMillis: this.opts.defaultDeadlineMillis,
+      /** Takes one of the user's call slots; the returned release gives it back. */
+      slot: () => this.takeCallSlot(userId),
       acquire: async (): Promise<Backend> => {
         const resolved = await this.resolve(userId, target.id);
         member.serverSlug = resolved.server.slug;
@@ -154,6 +159,22 @@ export class SessionHost {
       },
     };
     return member;
+  }
+
+  private takeCallSlot(userId: string): () => void {
+    const max = this.opts.maxCallsPerUser ?? Number.POSITIVE_INFINITY;
+    const current = this.callsInFlight.get(userId) ?? 0;
+    if (current >= max)
+      throw new BackendUnavailable(`you have ${max} calls in flight on this worker; retry shortly`);
+    this.callsInFlight.set(userId, current + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.callsInFlight.get(userId) ?? 1) - 1;
+      if (n <= 0) this.callsInFlight.delete(userId);
+      else this.callsInFlight.set(userId, n);
+    };
   }
 
   private async resolve(userId: string, installationId: string): Promise<ResolvedInstallation> {
