@@ -170,3 +170,38 @@ describe('property: arbitrary bodies never crash the parsers', () => {
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 });
+
+describe('tool arguments', () => {
+  it("are checked against the tool's input schema before reaching the server", async () => {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = await import(
+      '@modelcontextprotocol/sdk/client/streamableHttp.js'
+    );
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${h.url}/mcp/everything`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    try {
+      // Reported as a tool error (isError), as the spec asks for input errors, so a model can correct itself.
+      const wrongType = await client
+        .callTool({ name: 'get-sum', arguments: { a: 'one', b: 2 } })
+        .catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
+      expect(wrongType.isError).toBe(true);
+      expect(JSON.stringify(wrongType)).toMatch(
+        /Invalid arguments for tool get-sum: arguments\.a must be number/,
+      );
+      const missing = await client
+        .callTool({ name: 'echo', arguments: {} })
+        .catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
+      expect(JSON.stringify(missing)).toMatch(
+        /Invalid arguments for tool echo: arguments must have required property 'message'/,
+      );
+      const ok = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+      expect(JSON.stringify(ok)).toContain('3');
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,5 +1,11 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { JSONRPCRequest, Notification, Result } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type JSONRPCRequest,
+  ListToolsResultSchema,
+  type Notification,
+  type Result,
+} from '@modelcontextprotocol/sdk/types.js';
+import { ArgumentValidator } from './argument-validator.ts';
 
 /**
  * Where a backend's server-to-client traffic goes: the client sessions multiplexed over it. Sessions
@@ -25,6 +31,8 @@ export class Backend {
   lastUsedAt = Date.now();
   /** Set when replaced or evicted: it closes once its in-flight calls finish. */
   retiring = false;
+  /** Tool input schemas, for checking arguments before a call is forwarded. */
+  readonly arguments = new ArgumentValidator();
   /** The child process of a stdio backend, for metrics and fault tests. */
   pid: number | undefined;
   inFlight = 0;
@@ -38,6 +46,7 @@ export class Backend {
   ) {
     client.fallbackRequestHandler = (request, extra) => this.routeRequest(request, extra.signal);
     client.fallbackNotificationHandler = async (notification) => {
+      if (notification.method === 'notifications/tools/list_changed') this.arguments.load([]);
       for (const l of this.listeners) l.forwardNotification(notification);
     };
     client.onclose = () => this.markClosed();
@@ -111,6 +120,28 @@ export class Backend {
       this.lastUsedAt = Date.now();
       if (this.retiring && this.inFlight === 0) void this.close();
     }
+  }
+
+  /**
+   * Refuses a tool call whose arguments do not match the tool's input schema. The schemas are read
+   * once per backend (and again when the server says its tools changed).
+   */
+  async checkToolArguments(tool: string, args: unknown): Promise<void> {
+    if (!this.arguments.loaded) {
+      const tools: { name: string; inputSchema?: unknown }[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const result = await this.client.request(
+          { method: 'tools/list', params: cursor ? { cursor } : {} },
+          ListToolsResultSchema,
+        );
+        tools.push(...result.tools);
+        cursor = result.nextCursor;
+        if (!cursor) break;
+      }
+      this.arguments.load(tools);
+    }
+    this.arguments.check(tool, args);
   }
 
   closeWhenIdle(): void {

@@ -22,6 +22,9 @@ export async function forwardToBackend(
   const { _meta, ...params } = (request.params ?? {}) as Record<string, unknown> & {
     _meta?: Record<string, unknown>;
   };
+  if (request.method === 'tools/call' && backend.client.getServerCapabilities()?.tools) {
+    await backend.checkToolArguments(String(params.name), params.arguments);
+  }
   const { progressToken, ...meta } = _meta ?? {};
   const progress =
     progressToken === undefined

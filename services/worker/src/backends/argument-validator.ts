@@ -1,0 +1,52 @@
+import { createRequire } from 'node:module';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ValidateFunction } from 'ajv';
+
+// Ajv ships CommonJS classes; loading them with require keeps their constructors callable under NodeNext.
+const require = createRequire(import.meta.url);
+type AjvClass = new (options: object) => { compile(schema: object): ValidateFunction };
+const Ajv2020 = (require('ajv/dist/2020') as { default: AjvClass }).default;
+const AjvDraft7 = (require('ajv') as { default: AjvClass }).default;
+
+const ajv2020 = new Ajv2020({ strict: false, allErrors: false, validateSchema: false });
+const ajvDraft7 = new AjvDraft7({ strict: false, allErrors: false, validateSchema: false });
+
+/**
+ * Tool arguments are checked against the tool's own input schema before they reach the server, so a
+ * malformed call is refused with a clear error instead of reaching code that may not expect it. A tool
+ * whose schema cannot be compiled is passed through unchecked (the server still validates).
+ */
+export class ArgumentValidator {
+  private readonly validators = new Map<string, ValidateFunction | null>();
+
+  load(tools: { name: string; inputSchema?: unknown }[]): void {
+    this.validators.clear();
+    for (const tool of tools) this.validators.set(tool.name, compile(tool.inputSchema));
+  }
+
+  get loaded(): boolean {
+    return this.validators.size > 0;
+  }
+
+  check(tool: string, args: unknown): void {
+    const validate = this.validators.get(tool);
+    if (!validate) return;
+    if (validate(args ?? {})) return;
+    const first = validate.errors?.[0];
+    const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid arguments for tool ${tool}: ${where} ${first?.message ?? 'do not match its input schema'}`,
+    );
+  }
+}
+
+function compile(schema: unknown): ValidateFunction | null {
+  if (!schema || typeof schema !== 'object') return null;
+  try {
+    const draft2020 = String((schema as { $schema?: unknown }).$schema ?? '').includes('2020-12');
+    return (draft2020 ? ajv2020 : ajvDraft7).compile(schema as object);
+  } catch {
+    return null;
+  }
+}
