@@ -16,8 +16,11 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '42501': 'forbidden',
 };
 
-/** Connection-level failures: Postgres is down or restarting; the client should retry. */
-const UNAVAILABLE = /^(08|57P0[1-3]|53)/;
+/**
+ * Connection-level failures: Postgres is down, restarting, out of connections, or refusing connections
+ * to the database (55000 "not currently accepting connections"); the client should retry.
+ */
+const UNAVAILABLE = /^(08|57P0[1-3]|53|55000$)/;
 
 export function fromSqlError(err: unknown): unknown {
   const e = err as { code?: string; message?: string };

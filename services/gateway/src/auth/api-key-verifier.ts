@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChangeListener, Pool } from '@switchboard/db';
 import { LRUCache } from 'lru-cache';
+import { fromSqlError } from '../api/sql-errors.ts';
 import { AuthFailure, operatorRole, type Principal } from './principal.ts';
 
 const KEY_FORMAT = /^swb_[A-Za-z0-9]{40}$/;
@@ -19,6 +20,7 @@ interface KeyRow {
 interface CacheEntry {
   row: KeyRow | null;
   fetchedAt: number;
+  expired?: boolean;
 }
 
 export interface ApiKeyVerifierOptions {
@@ -57,7 +59,11 @@ export class ApiKeyVerifier {
       const hash = this.hashById.get(e.id);
       if (hash) this.cache.delete(hash);
     });
-    listener?.on('reset', () => this.cache.clear());
+    // Notifications may have been missed: re-check every key before trusting it again, but keep the
+    // entries to serve if Postgres is what went away.
+    listener?.on('reset', () => {
+      for (const entry of this.cache.values()) entry.expired = true;
+    });
     this.timer = setInterval(() => void this.touch(), opts.touchIntervalMillis ?? 30_000);
     this.timer.unref();
   }
@@ -103,8 +109,16 @@ export class ApiKeyVerifier {
   private async lookup(hash: string): Promise<KeyRow | null> {
     const cached = this.cache.get(hash);
     const ttl = this.listener?.healthy ? this.ttl : this.fallbackTtl;
-    if (cached && this.now() - cached.fetchedAt < ttl) return cached.row;
-    const { rows } = await this.pool.query<KeyRow>('select * from switchboard.verify_api_key($1)', [hash]);
+    if (cached && !cached.expired && this.now() - cached.fetchedAt < ttl) return cached.row;
+    let rows: KeyRow[];
+    try {
+      ({ rows } = await this.pool.query<KeyRow>('select * from switchboard.verify_api_key($1)', [hash]));
+    } catch (err) {
+      // Postgres unreachable: a key we checked recently keeps working for a while (nobody can revoke
+      // it meanwhile: revocation goes through Postgres too); an unknown key fails fast.
+      if (cached && this.now() - cached.fetchedAt < 15 * 60_000) return cached.row;
+      throw fromSqlError(err);
+    }
     const row = rows[0] ?? null;
     this.cache.set(hash, { row, fetchedAt: this.now() });
     if (row) this.hashById.set(row.id, hash);

@@ -8,8 +8,16 @@ type AjvClass = new (options: object) => { compile(schema: object): ValidateFunc
 const Ajv2020 = (require('ajv/dist/2020') as { default: AjvClass }).default;
 const AjvDraft7 = (require('ajv') as { default: AjvClass }).default;
 
-const ajv2020 = new Ajv2020({ strict: false, allErrors: false, validateSchema: false });
-const ajvDraft7 = new AjvDraft7({ strict: false, allErrors: false, validateSchema: false });
+// Formats (uri, email, …) are left to the server: a schema's format is advice, not a reason to refuse.
+const options = {
+  strict: false,
+  allErrors: false,
+  validateSchema: false,
+  validateFormats: false,
+  logger: false,
+};
+const ajv2020 = new Ajv2020(options);
+const ajvDraft7 = new AjvDraft7(options);
 
 /**
  * Tool arguments are checked against the tool's own input schema before they reach the server, so a

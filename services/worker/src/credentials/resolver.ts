@@ -20,9 +20,13 @@ export interface ResolvedInstallation {
   secrets: Record<string, string>;
 }
 
+/** How long a resolution keeps serving while Postgres is unreachable. */
+const STALE_MILLIS = 15 * 60_000;
+
 interface Entry {
   value: ResolvedInstallation | null;
   at: number;
+  expired?: boolean;
 }
 
 /**
@@ -47,19 +51,31 @@ export class CredentialResolver {
       else if (e.table === 'installation_secrets' && e.installation_id) this.drop(e.installation_id);
       else if (e.table === 'servers') this.clear();
     });
-    listener?.on('reset', () => this.clear());
+    // Notifications may have been missed: re-read before trusting an entry again, but keep them to
+    // serve if Postgres is what went away.
+    listener?.on('reset', () => {
+      for (const entry of this.cache.values()) entry.expired = true;
+    });
   }
 
   async resolve(userId: string, installationId: string): Promise<ResolvedInstallation | null> {
     const key = `${userId}/${installationId}`;
     const cached = this.cache.get(key);
-    if (cached && Date.now() - cached.at < this.ttlMillis) {
+    if (cached && !cached.expired && Date.now() - cached.at < this.ttlMillis) {
       this.onResolve?.('hit');
       return cached.value;
     }
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.load(userId, installationId).finally(() => this.inflight.delete(key));
+      pending = this.load(userId, installationId)
+        .catch((err: unknown) => {
+          // Postgres unreachable: the last resolution keeps serving for a while (nobody can change the
+          // installation meanwhile: changes go through Postgres), so running tools keep working.
+          const stale = this.cache.get(key);
+          if (stale && Date.now() - stale.at < STALE_MILLIS) return stale.value;
+          throw err;
+        })
+        .finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return pending;
@@ -75,7 +91,8 @@ export class CredentialResolver {
       const value = rows[0]?.r ?? null;
       this.evict(key);
       if (value) this.masker.add(Object.values(value.secrets));
-      if (this.ttlMillis > 0) this.cache.set(key, { value, at: Date.now() });
+      // Entries are kept past the TTL (only to serve during an outage); `resolve` re-reads after it.
+      this.cache.set(key, { value, at: Date.now() });
       this.onResolve?.('miss');
       return value;
     } catch (err) {
