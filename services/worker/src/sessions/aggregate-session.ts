@@ -23,9 +23,9 @@ import { namespacedName, namespacedUri, splitName, splitUri } from '@switchboard
 import type { Logger } from 'pino';
 import type { Backend, BackendListener } from '../backends/backend.ts';
 import type { ToolCallObserver } from './call-observer.ts';
-import { toClientError } from './errors.ts';
 import { type Extra, forwardToBackend } from './forward.ts';
 import type { InstallationTarget } from './installation-session.ts';
+import { runCall } from './run-call.ts';
 
 type Member = InstallationTarget & { installationId: string };
 type Capability = 'tools' | 'resources' | 'prompts' | 'completions' | 'logging';
@@ -100,89 +100,58 @@ export class AggregateSession {
 
   private registerHandlers(): void {
     const s = this.server;
-    s.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: (await this.collect('tools', 'tools/list', 'tools')).flatMap(({ slug, items }) =>
-        items.map((t) => ({ ...t, name: namespacedName(slug, String(t.name)) })),
-      ),
-    }));
-    s.setRequestHandler(CallToolRequestSchema, (req, extra) => {
-      const target = this.byName(req.params.name);
-      return this.forward(
-        target.member,
-        { method: req.method, params: { ...req.params, name: target.name } },
-        extra,
-      ) as never;
+    const named = (slug: string, item: Record<string, unknown>) => ({
+      ...item,
+      name: namespacedName(slug, String(item.name)),
     });
+    s.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: await this.list('tools', 'tools/list', 'tools', named),
+    }));
+    s.setRequestHandler(ListPromptsRequestSchema, async () => ({
+      prompts: await this.list('prompts', 'prompts/list', 'prompts', named),
+    }));
     s.setRequestHandler(ListResourcesRequestSchema, async () => ({
-      resources: (await this.collect('resources', 'resources/list', 'resources')).flatMap(({ slug, items }) =>
-        items.map((r) => ({ ...r, uri: namespacedUri(slug, String(r.uri)) })),
-      ),
+      resources: await this.list('resources', 'resources/list', 'resources', (slug, r) => ({
+        ...r,
+        uri: namespacedUri(slug, String(r.uri)),
+      })),
     }));
     s.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-      resourceTemplates: (
-        await this.collect('resources', 'resources/templates/list', 'resourceTemplates')
-      ).flatMap(({ slug, items }) =>
-        items.map((r) => ({ ...r, uriTemplate: namespacedUri(slug, String(r.uriTemplate)) })),
+      resourceTemplates: await this.list(
+        'resources',
+        'resources/templates/list',
+        'resourceTemplates',
+        (slug, r) => ({
+          ...r,
+          uriTemplate: namespacedUri(slug, String(r.uriTemplate)),
+        }),
       ),
     }));
-    const byUri = (uri: string) => {
-      const target = this.byUri(uri);
-      return { member: target.member, uri: target.uri };
-    };
+    s.setRequestHandler(CallToolRequestSchema, (req, extra) => this.forwardNamed(req, extra) as never);
+    s.setRequestHandler(GetPromptRequestSchema, (req, extra) => this.forwardNamed(req, extra) as never);
+    s.setRequestHandler(SubscribeRequestSchema, (req, extra) => this.forwardByUri(req, extra) as never);
+    s.setRequestHandler(UnsubscribeRequestSchema, (req, extra) => this.forwardByUri(req, extra) as never);
     s.setRequestHandler(ReadResourceRequestSchema, async (req, extra) => {
-      const t = byUri(req.params.uri);
-      const result = (await this.forward(
-        t.member,
-        { method: req.method, params: { ...req.params, uri: t.uri } },
-        extra,
-      )) as {
-        contents?: { uri: string }[];
-      };
+      const { member } = this.byUri(req.params.uri);
+      const result = (await this.forwardByUri(req, extra)) as { contents?: { uri: string }[] };
       return {
         ...result,
         contents: (result.contents ?? []).map((c) => ({
           ...c,
-          uri: namespacedUri(t.member.installationSlug, c.uri),
+          uri: namespacedUri(member.installationSlug, c.uri),
         })),
       } as never;
     });
-    for (const schema of [SubscribeRequestSchema, UnsubscribeRequestSchema]) {
-      s.setRequestHandler(schema, (req, extra) => {
-        const t = byUri(req.params.uri);
-        return this.forward(
-          t.member,
-          { method: req.method, params: { ...req.params, uri: t.uri } },
-          extra,
-        ) as never;
-      });
-    }
-    s.setRequestHandler(ListPromptsRequestSchema, async () => ({
-      prompts: (await this.collect('prompts', 'prompts/list', 'prompts')).flatMap(({ slug, items }) =>
-        items.map((p) => ({ ...p, name: namespacedName(slug, String(p.name)) })),
-      ),
-    }));
-    s.setRequestHandler(GetPromptRequestSchema, (req, extra) => {
-      const target = this.byName(req.params.name);
-      return this.forward(
-        target.member,
-        { method: req.method, params: { ...req.params, name: target.name } },
-        extra,
-      ) as never;
-    });
     s.setRequestHandler(CompleteRequestSchema, (req, extra) => {
       const ref = req.params.ref as { type: string; name?: string; uri?: string };
-      if (ref.type === 'ref/prompt') {
-        const target = this.byName(String(ref.name));
-        return this.forward(
-          target.member,
-          { method: req.method, params: { ...req.params, ref: { ...ref, name: target.name } } },
-          extra,
-        ) as never;
-      }
-      const t = byUri(String(ref.uri));
+      const target = ref.type === 'ref/prompt' ? this.byName(String(ref.name)) : this.byUri(String(ref.uri));
+      const mapped =
+        ref.type === 'ref/prompt'
+          ? { ...ref, name: (target as { name: string }).name }
+          : { ...ref, uri: (target as { uri: string }).uri };
       return this.forward(
-        t.member,
-        { method: req.method, params: { ...req.params, ref: { ...ref, uri: t.uri } } },
+        target.member,
+        { method: req.method, params: { ...req.params, ref: mapped } },
         extra,
       ) as never;
     });
@@ -196,6 +165,43 @@ export class AggregateSession {
       );
       return {};
     });
+  }
+
+  /** A request naming a tool or prompt (`<slug>__<name>`): to that installation, under its own name. */
+  private forwardNamed(
+    req: { method: string; params: { name: string } & Record<string, unknown> },
+    extra: Extra,
+  ) {
+    const target = this.byName(req.params.name);
+    return this.forward(
+      target.member,
+      { method: req.method, params: { ...req.params, name: target.name } },
+      extra,
+    );
+  }
+
+  /** A request naming a resource (`sb-<slug>+<uri>`): to that installation, with its own URI. */
+  private forwardByUri(
+    req: { method: string; params: { uri: string } & Record<string, unknown> },
+    extra: Extra,
+  ) {
+    const target = this.byUri(req.params.uri);
+    return this.forward(
+      target.member,
+      { method: req.method, params: { ...req.params, uri: target.uri } },
+      extra,
+    );
+  }
+
+  private async list(
+    capability: Capability,
+    method: string,
+    field: string,
+    map: (slug: string, item: Record<string, unknown>) => Record<string, unknown>,
+  ) {
+    return (await this.collect(capability, method, field)).flatMap(({ slug, items }) =>
+      items.map((item) => map(slug, item)),
+    ) as never[];
   }
 
   private byName(name: string): { member: Member; name: string } {
@@ -250,36 +256,20 @@ export class AggregateSession {
     return results;
   }
 
-  private async forward(
+  private forward(
     member: Member,
     request: { method: string; params?: JSONRPCRequest['params'] },
     extra: Extra,
   ) {
-    const started = Date.now();
-    this.lastCallAt = started;
-    this.inflight.push(extra.requestId);
-    const isToolCall = request.method === 'tools/call';
-    let release: (() => void) | undefined;
-    try {
-      release = member.slot?.();
-      const backend = await this.backendOf(member);
-      const result = await forwardToBackend(backend, request, extra, member.deadlineMillis);
-      if (isToolCall)
-        this.report(
-          member,
-          request,
-          (result as { isError?: boolean }).isError ? 'error' : 'success',
-          started,
-          extra,
-        );
-      return result;
-    } catch (err) {
-      if (isToolCall) this.report(member, request, 'failure', started, extra);
-      throw toClientError(err, member.serverSlug);
-    } finally {
-      release?.();
-      this.inflight.splice(this.inflight.indexOf(extra.requestId), 1);
-    }
+    this.lastCallAt = Date.now();
+    return runCall({
+      target: member,
+      request,
+      extra,
+      inflight: this.inflight,
+      observe: this.observe,
+      backend: () => this.backendOf(member),
+    });
   }
 
   private async backendOf(member: Member): Promise<Backend> {
@@ -328,24 +318,5 @@ export class AggregateSession {
           .catch(() => undefined);
       },
     };
-  }
-
-  private report(
-    member: Member,
-    request: { params?: JSONRPCRequest['params'] },
-    outcome: 'success' | 'error' | 'failure',
-    started: number,
-    extra: Extra,
-  ) {
-    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
-    this.observe({
-      installationSlug: member.installationSlug,
-      serverSlug: member.serverSlug,
-      tool: String(params.name ?? ''),
-      arguments: params.arguments,
-      outcome,
-      durationMs: Date.now() - started,
-      requestId: extra.requestInfo?.headers['x-request-id'] as string | undefined,
-    });
   }
 }

@@ -9,8 +9,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend, BackendListener } from '../backends/backend.ts';
 import type { ToolCallObserver } from './call-observer.ts';
-import { toClientError } from './errors.ts';
-import { type Extra, forwardToBackend } from './forward.ts';
+import type { Extra } from './forward.ts';
+import { runCall } from './run-call.ts';
 
 export interface InstallationTarget {
   installationSlug: string;
@@ -84,44 +84,19 @@ export class InstallationSession implements BackendListener {
     backend.attach(this);
   }
 
-  private async forward(request: { method: string; params?: JSONRPCRequest['params'] }, extra: Extra) {
-    const started = Date.now();
-    this.lastCallAt = started;
-    this.inflight.push(extra.requestId);
-    const isToolCall = request.method === 'tools/call';
-    let release: (() => void) | undefined;
-    try {
-      release = this.target.slot?.();
-      const backend = await this.target.acquire();
-      this.use(backend);
-      const result = await forwardToBackend(backend, request, extra, this.target.deadlineMillis);
-      if (isToolCall)
-        this.report(request, (result as { isError?: boolean }).isError ? 'error' : 'success', started, extra);
-      return result;
-    } catch (err) {
-      if (isToolCall) this.report(request, 'failure', started, extra);
-      throw toClientError(err, this.target.serverSlug);
-    } finally {
-      release?.();
-      this.inflight.splice(this.inflight.indexOf(extra.requestId), 1);
-    }
-  }
-
-  private report(
-    request: { params?: JSONRPCRequest['params'] },
-    outcome: 'success' | 'error' | 'failure',
-    started: number,
-    extra: Extra,
-  ) {
-    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
-    this.observe({
-      installationSlug: this.target.installationSlug,
-      serverSlug: this.target.serverSlug,
-      tool: String(params.name ?? ''),
-      arguments: params.arguments,
-      outcome,
-      durationMs: Date.now() - started,
-      requestId: extra.requestInfo?.headers['x-request-id'] as string | undefined,
+  private forward(request: { method: string; params?: JSONRPCRequest['params'] }, extra: Extra) {
+    this.lastCallAt = Date.now();
+    return runCall({
+      target: this.target,
+      request,
+      extra,
+      inflight: this.inflight,
+      observe: this.observe,
+      backend: async () => {
+        const backend = await this.target.acquire();
+        this.use(backend);
+        return backend;
+      },
     });
   }
 }
