@@ -261,7 +261,10 @@ async function main() {
       `insert into public.servers (slug, title, kind, spec) values ('everything-remote', 'Everything over HTTP', 'remote', $1)`,
       [{ url: direct }],
     );
-    await owner.end();
+    // The load comes from one user: give that user a plan with room for it.
+    await owner.query(
+      `insert into public.plans (id, title, requests_per_minute, daily_tool_calls) values ('bench', 'Benchmark', 100000000, 100000000)`,
+    );
     const signUp = async (email: string) => {
       const res = await fetch(`${stack.info.gatewayUrl}/auth/v1/signup`, {
         method: 'POST',
@@ -279,6 +282,8 @@ async function main() {
       if (res.status !== 201) throw new Error(`install ${server}: ${res.status} ${await res.text()}`);
     };
     const token = await signUp(`bench-${Date.now()}@example.com`);
+    await owner.query(`insert into public.user_plans (user_id, plan_id) select id, 'bench' from auth.users`);
+    await owner.end();
     await install(token, 'everything');
     await install(token, 'everything-remote');
     const auth = { authorization: `Bearer ${token}` };

@@ -7,6 +7,7 @@ import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayEnv } from './env.ts';
+import { Limits } from './limits/limits.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { WorkerPool } from './workers/worker-pool.ts';
 
@@ -52,6 +53,19 @@ export async function buildGatewayDeps(
         onFailed: () => metrics.auditShippingFailures.inc(),
       })
     : undefined;
+  const limits = new Limits(pool, logger, {
+    onRejected: (limit, principal) => {
+      metrics.rateLimited.inc({ limit });
+      audit.record({
+        action: 'rate_limit.exceeded',
+        outcome: 'failure',
+        reason: limit,
+        owner_id: principal.userId,
+        actor_id: principal.userId,
+        api_key_id: principal.apiKey?.id ?? null,
+      });
+    },
+  });
   const deps: GatewayDeps = {
     env,
     logger,
@@ -61,6 +75,7 @@ export async function buildGatewayDeps(
     workers,
     changes,
     audit,
+    limits,
     jwt: new JwtVerifier({
       issuer: `${env.SUPABASE_URL}/auth/v1`,
       jwksUrl: env.SUPABASE_JWKS_URL ?? `${env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`,
@@ -86,6 +101,7 @@ export async function buildGatewayDeps(
     close: async () => {
       workers.stop();
       await deps.apiKeys.close();
+      await limits.close();
       await audit.close();
       await auditShipper?.stop();
       await changes?.stop();

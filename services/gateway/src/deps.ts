@@ -5,6 +5,7 @@ import type { AuditShipper } from './audit/elasticsearch-shipper.ts';
 import type { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import type { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayEnv } from './env.ts';
+import type { Limits } from './limits/limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { WorkerPool } from './workers/worker-pool.ts';
 
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   jwt: JwtVerifier;
   apiKeys: ApiKeyVerifier;
   audit: AuditWriter;
+  /** Per-minute limits and daily quotas, shared across replicas through Postgres. */
+  limits: Limits;
   /** Change notifications from Postgres; absent when a test does not need them. */
   changes?: ChangeListener | undefined;
   resourceMetadataUrl: string;

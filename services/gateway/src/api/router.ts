@@ -26,6 +26,10 @@ export function apiRouter(deps: GatewayDeps): Router {
   });
 
   router.use(authenticate(deps));
+  router.use(async (_req, res, next) => {
+    await deps.limits.checkRequest(principalOf(res));
+    next();
+  });
   router.use(express.json({ limit: '1mb', strict: true }));
 
   spec.add({

@@ -1,4 +1,4 @@
-import { InternalTokens, type TargetInstallation } from '@switchboard/mcp';
+import { InternalTokens, splitName, type TargetInstallation } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
 import { DomainError, toHttpError } from '@switchboard/runtime';
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
@@ -25,6 +25,10 @@ export function mcpRouter(deps: GatewayDeps): Router {
 
   router.use('/mcp', hostCheck(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SWITCHBOARD_ALLOWED_HOSTS));
   router.use('/mcp', authenticate(deps));
+  router.use('/mcp', async (_req, res, next) => {
+    await deps.limits.checkRequest(principalOf(res));
+    next();
+  });
   router.use('/mcp', express.raw({ type: () => true, limit: '4mb' }));
 
   const route = async (
@@ -35,10 +39,14 @@ export function mcpRouter(deps: GatewayDeps): Router {
       installations: TargetInstallation[];
       key: string;
       selector?: string;
+      /** Which servers the body's tool calls go to, for the quota and usage metering. */
+      toolServers: (toolNames: string[]) => Map<string, number>;
     },
   ) => {
     const principal = principalOf(res);
-    const { body, requestIds } = validBody(req);
+    const { body, requestIds, toolCalls } = validBody(req);
+    for (const [server, calls] of target.toolServers(toolCalls))
+      await deps.limits.checkToolCalls(principal, server, calls);
     const requestId = requestIdOf(req);
     const token = tokens.sign({
       sub: principal.userId,
@@ -88,7 +96,8 @@ export function mcpRouter(deps: GatewayDeps): Router {
       .map((t) => t.trim())
       .filter(Boolean)
       .sort();
-    const installations = (await directory.list(principal))
+    const entries = await directory.list(principal);
+    const installations = entries
       .filter((i) => i.enabled)
       .filter((i) => tags.length === 0 || i.tags.some((t) => tags.includes(t)))
       .filter((i) => !principal.apiKey?.scopes || principal.apiKey.scopes.includes(i.slug))
@@ -99,6 +108,8 @@ export function mcpRouter(deps: GatewayDeps): Router {
       installations,
       selector,
       key: `${principal.userId}|aggregate|${selector}`,
+      toolServers: (names) =>
+        countBy(names.map((n) => entries.find((e) => e.slug === splitName(n)?.slug)?.server ?? 'unknown')),
     });
   });
 
@@ -113,6 +124,7 @@ export function mcpRouter(deps: GatewayDeps): Router {
       mode: 'installation',
       installations: [{ id: installation.id, slug: installation.slug }],
       key: installationKey(principal, installation.id),
+      toolServers: (names) => countBy(names.map(() => installation.server)),
     });
   });
 
@@ -125,8 +137,18 @@ export function installationKey(principal: Pick<Principal, 'userId'>, installati
 }
 
 /** A POST must carry a JSON-RPC message (or a small batch); the worker gets the same bytes. */
-function validBody(req: Request): { body: Buffer | undefined; requestIds: (string | number)[] } {
-  if (req.method !== 'POST') return { body: undefined, requestIds: [] };
+function countBy(values: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
+}
+
+function validBody(req: Request): {
+  body: Buffer | undefined;
+  requestIds: (string | number)[];
+  toolCalls: string[];
+} {
+  if (req.method !== 'POST') return { body: undefined, requestIds: [], toolCalls: [] };
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   let parsed: unknown;
   try {
@@ -146,7 +168,10 @@ function validBody(req: Request): { body: Buffer | undefined; requestIds: (strin
   const requestIds = messages
     .filter((m) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
     .map((m) => m.id as string | number);
-  return { body: raw, requestIds };
+  const toolCalls = messages
+    .filter((m) => m.method === 'tools/call' && m.id !== undefined)
+    .map((m) => String((m.params as { name?: unknown } | undefined)?.name ?? ''));
+  return { body: raw, requestIds, toolCalls };
 }
 
 function sessionNotFound(res: Response): void {
@@ -177,6 +202,13 @@ function jsonRpcErrors(): ErrorRequestHandler {
       return void res
         .status(413)
         .json({ jsonrpc: '2.0', error: { code: -32600, message: 'Request too large' }, id: null });
+    }
+    if (err instanceof DomainError && err.code === 'rate_limited') {
+      // Inside MCP, a limit is a JSON-RPC error too, with the HTTP status and Retry-After clients expect.
+      for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+      return void res
+        .status(429)
+        .json({ jsonrpc: '2.0', error: { code: -32000, message: err.message, data: err.details }, id: null });
     }
     if (err instanceof DomainError) return next(err);
     const { status, body, headers } = toHttpError(err, requestIdOf(req));

@@ -1,0 +1,95 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { waitFor } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+
+// Per-minute limits and the daily quota come from the user's plan and hold across gateway replicas.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ gateways: 2 });
+  await h.db.owner.query(
+    `insert into public.plans (id, title, requests_per_minute, daily_tool_calls) values ('tiny', 'Tiny', 10, 3)`,
+  );
+});
+afterAll(() => h?.close());
+
+async function userOnTinyPlan() {
+  const session = await h.signUp();
+  await h.db.owner.query(`insert into public.user_plans (user_id, plan_id) values ($1, 'tiny')`, [
+    session.user.id,
+  ]);
+  return session;
+}
+
+describe('limits', () => {
+  it("refuse requests beyond the plan's per-minute limit, counted across replicas", async () => {
+    const { access_token: token } = await userOnTinyPlan();
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      // Alternate replicas; give the shared counters time to sync between requests.
+      const base = h.gatewayUrls[i % 2]!;
+      statuses.push(
+        (await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status,
+      );
+      await new Promise((r) => setTimeout(r, 120));
+    }
+    const ok = statuses.filter((s) => s === 200).length;
+    // Each replica alone saw 7 requests, under the limit of 10: refusals prove the counts are shared.
+    // Replicas sync every 500 ms, so a few requests of slack are expected beyond the limit.
+    expect(ok).toBeGreaterThanOrEqual(10);
+    expect(ok).toBeLessThanOrEqual(13);
+    expect(statuses.at(-1)).toBe(429);
+    const refused = await fetch(`${h.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({
+      error: { code: 'rate_limited', details: { limit: 'requests_per_minute' } },
+    });
+  });
+
+  it('enforce the daily tool-call quota inside MCP sessions, and meter usage by server and day', async () => {
+    const session = await userOnTinyPlan();
+    expect(
+      (
+        await h.api('/api/v1/installations', {
+          method: 'POST',
+          token: session.access_token,
+          json: { server: 'everything', slug: 'everything' },
+        })
+      ).status,
+    ).toBe(201);
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
+      }),
+    );
+    try {
+      for (let i = 0; i < 3; i++)
+        await client.callTool({ name: 'everything__echo', arguments: { message: `${i}` } });
+      await expect(
+        client.callTool({ name: 'everything__echo', arguments: { message: 'over' } }),
+      ).rejects.toThrow(/at most 3 tool calls a day/);
+    } finally {
+      await client.close();
+    }
+    await waitFor(
+      async () => {
+        const { rows } = await h.db.owner.query(
+          `select server_slug, tool_calls::int from public.usage_daily where user_id = $1`,
+          [session.user.id],
+        );
+        return rows.length === 1 && rows[0].server_slug === 'everything' && rows[0].tool_calls === 3;
+      },
+      { timeoutMillis: 10_000, what: 'usage metered in Postgres' },
+    );
+    await h.deps.audit.flush();
+    const { rows } = await h.db.owner.query(
+      `select reason from public.audit_events where action = 'rate_limit.exceeded' and owner_id = $1`,
+      [session.user.id],
+    );
+    expect(rows.map((r) => r.reason)).toContain('daily_quota');
+  });
+});

@@ -1,0 +1,216 @@
+import type { Pool } from '@switchboard/db';
+import { DomainError } from '@switchboard/runtime';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.ts';
+
+interface PlanState {
+  requestsPerMinute: number;
+  dailyToolCalls: number;
+  /** Tool calls today: Postgres's count when fetched, plus this replica's since. */
+  usedToday: number;
+  fetchedAt: number;
+}
+
+interface WindowCounter {
+  windowStart: number;
+  /** Hits of all replicas as of the last sync. */
+  global: number;
+  /** This replica's hits not yet synced. */
+  pending: number;
+}
+
+export type LimitKind = 'requests_per_minute' | 'daily_quota';
+
+export interface LimitsOptions {
+  syncMillis?: number;
+  planTtlMillis?: number;
+  onRejected?: (limit: LimitKind, principal: Principal) => void;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Requests per minute (per user and per API key) and the daily tool-call quota, from the user's plan.
+ * Counting holds across gateway replicas without a database round trip per request: each replica
+ * counts locally and adds its counts to shared one-minute windows in Postgres twice a second, deciding
+ * on the last shared total plus its own unsynced hits. Usage per user, server and day is written in
+ * batches (what billing reads). If Postgres is unreachable, limits fail open and keep counting locally.
+ */
+export class Limits {
+  private readonly plans = new Map<string, PlanState>();
+  private readonly windows = new Map<string, WindowCounter>();
+  private usage = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  private usageTimer: NodeJS.Timeout;
+  private syncing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    private readonly opts: LimitsOptions = {},
+  ) {
+    this.timer = setInterval(() => void this.sync(), opts.syncMillis ?? 500);
+    this.timer.unref();
+    this.usageTimer = setInterval(() => void this.flushUsage(), 5000);
+    this.usageTimer.unref();
+  }
+
+  /** Counts one request; refuses it (429) when the user or the key is over its per-minute limit. */
+  async checkRequest(principal: Principal): Promise<void> {
+    const plan = await this.planOf(principal.userId);
+    const keys = [`user:${principal.userId}`, ...(principal.apiKey ? [`key:${principal.apiKey.id}`] : [])];
+    const now = Date.now();
+    const windowStart = now - (now % MINUTE);
+    for (const key of keys) {
+      const counter = this.counter(key, windowStart);
+      if (counter.global + counter.pending >= plan.requestsPerMinute) {
+        this.reject(
+          'requests_per_minute',
+          principal,
+          Math.ceil((windowStart + MINUTE - now) / 1000),
+          `at most ${plan.requestsPerMinute} requests a minute`,
+        );
+      }
+    }
+    for (const key of keys) this.counter(key, windowStart).pending++;
+  }
+
+  /** Counts tool calls against the daily quota and meters them by server. */
+  async checkToolCalls(principal: Principal, serverSlug: string, calls: number): Promise<void> {
+    if (calls === 0) return;
+    const plan = await this.planOf(principal.userId);
+    if (plan.usedToday + calls > plan.dailyToolCalls) {
+      const now = new Date();
+      const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+      this.reject(
+        'daily_quota',
+        principal,
+        Math.ceil((midnight - now.getTime()) / 1000),
+        `at most ${plan.dailyToolCalls} tool calls a day`,
+      );
+    }
+    plan.usedToday += calls;
+    const key = `${principal.userId}|${serverSlug}|${new Date().toISOString().slice(0, 10)}`;
+    this.usage.set(key, (this.usage.get(key) ?? 0) + calls);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.usageTimer);
+    await this.sync();
+    await this.flushUsage();
+  }
+
+  private reject(limit: LimitKind, principal: Principal, retryAfterSeconds: number, what: string): never {
+    this.opts.onRejected?.(limit, principal);
+    throw new DomainError(
+      'rate_limited',
+      `Limit reached: ${what}; retry in ${retryAfterSeconds} s`,
+      {
+        'Retry-After': String(Math.max(1, retryAfterSeconds)),
+      },
+      { limit },
+    );
+  }
+
+  private counter(key: string, windowStart: number): WindowCounter {
+    let counter = this.windows.get(key);
+    if (!counter || counter.windowStart !== windowStart) {
+      counter = { windowStart, global: 0, pending: 0 };
+      this.windows.set(key, counter);
+    }
+    return counter;
+  }
+
+  private async planOf(userId: string): Promise<PlanState> {
+    const cached = this.plans.get(userId);
+    if (cached && Date.now() - cached.fetchedAt < (this.opts.planTtlMillis ?? 10_000)) return cached;
+    try {
+      const { rows } = await this.pool.query<{
+        requests_per_minute: number;
+        daily_tool_calls: number;
+        used_today: string;
+      }>('select * from switchboard.limits_for($1)', [userId]);
+      const row = rows[0];
+      // Unsynced local usage is carried over, so a refresh never forgets calls not yet written.
+      const unsynced = [...this.usage.entries()]
+        .filter(([k]) => k.startsWith(`${userId}|`))
+        .reduce((n, [, v]) => n + v, 0);
+      const state: PlanState = {
+        requestsPerMinute: row?.requests_per_minute ?? Number.MAX_SAFE_INTEGER,
+        dailyToolCalls: row?.daily_tool_calls ?? Number.MAX_SAFE_INTEGER,
+        usedToday: Number(row?.used_today ?? 0) + unsynced,
+        fetchedAt: Date.now(),
+      };
+      this.plans.set(userId, state);
+      if (this.plans.size > 100_000) this.plans.delete(this.plans.keys().next().value!);
+      return state;
+    } catch (err) {
+      if (cached) return cached;
+      this.logger.warn(
+        { err: { message: (err as Error).message } },
+        'limits unavailable; allowing the request',
+      );
+      return {
+        requestsPerMinute: Number.MAX_SAFE_INTEGER,
+        dailyToolCalls: Number.MAX_SAFE_INTEGER,
+        usedToday: 0,
+        fetchedAt: 0,
+      };
+    }
+  }
+
+  private sync(): Promise<void> {
+    this.syncing ??= this.syncWindows().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async syncWindows(): Promise<void> {
+    const now = Date.now();
+    const windowStart = now - (now % MINUTE);
+    const hits: Record<string, number> = {};
+    for (const [key, counter] of this.windows) {
+      if (counter.windowStart !== windowStart) {
+        this.windows.delete(key);
+        continue;
+      }
+      hits[key] = counter.pending;
+    }
+    const keys = Object.keys(hits);
+    if (keys.length === 0) return;
+    for (const key of keys) this.windows.get(key)!.pending = 0;
+    try {
+      const { rows } = await this.pool.query<{ key: string; hits: string }>(
+        'select * from switchboard.rate_window_add($1, $2)',
+        [JSON.stringify(hits), new Date(windowStart)],
+      );
+      for (const row of rows) {
+        const counter = this.windows.get(row.key);
+        if (counter && counter.windowStart === windowStart) counter.global = Number(row.hits);
+      }
+    } catch {
+      // Keep counting locally; the hits are added at the next successful sync.
+      for (const key of keys) {
+        const counter = this.windows.get(key);
+        if (counter) counter.pending += hits[key]!;
+      }
+    }
+  }
+
+  private async flushUsage(): Promise<void> {
+    if (this.usage.size === 0) return;
+    const batch = this.usage;
+    this.usage = new Map();
+    const rows = [...batch.entries()].map(([key, calls]) => {
+      const [user_id, server_slug, day] = key.split('|');
+      return { user_id, server_slug, day, tool_calls: calls };
+    });
+    try {
+      await this.pool.query('select switchboard.record_usage($1)', [JSON.stringify(rows)]);
+    } catch {
+      for (const [key, calls] of batch) this.usage.set(key, (this.usage.get(key) ?? 0) + calls);
+    }
+  }
+}
