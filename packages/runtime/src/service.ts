@@ -47,7 +47,9 @@ export function manageLifecycle(running: RunningService, opts: LifecycleOptions)
     logger.info({ reason }, `${service} stopping`);
     // Clients must not reuse connections to a process that is going away: answers in flight carry
     // `Connection: close`, and keep-alive sockets are closed as soon as they fall idle.
-    server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
+    server.prependListener('request', (_req, res) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
     const force = setTimeout(() => {
       logger.warn({ drainMillis }, 'drain bound reached; closing remaining connections');
       server.closeAllConnections();
