@@ -200,6 +200,33 @@ describe('npm start', () => {
     expect(await exited(again)).toBe(0);
   });
 
+  it('stops everything when `npm start` itself gets SIGTERM (npm does not pass it on)', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-npm-'));
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SWITCHBOARD_PORT: String(port),
+        SWITCHBOARD_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    started.push({ proc: npm, dataDir, port, output: () => '' });
+    await waitFor(async () => (await readyz(port)) === 200, { timeoutMillis: 30_000, what: 'ready' });
+    const pids = await processesOf(dataDir);
+    expect(pids.length).toBeGreaterThanOrEqual(6);
+    const stopped = Date.now();
+    npm.kill('SIGTERM');
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), {
+      timeoutMillis: 10_000,
+      intervalMillis: 100,
+      what: 'every process to exit',
+    });
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+  });
+
   it('refuses a bad variable with a message naming it', async () => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: ROOT,

@@ -30,6 +30,12 @@ async function shutdown(signal: string) {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGHUP', () => void shutdown('SIGHUP'));
+// `npm start` runs this under npm and a shell; npm exits on SIGTERM without passing it on, which would
+// leave this process and everything it started running. Noticing that the parent is gone is the cure.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown('parent exited');
+}, 250).unref();
 
 const ready = await waitForReady(`${stack.info.gatewayUrl}/readyz`, 30_000);
 const { gatewayUrl, anonKey, workers } = stack.info;
