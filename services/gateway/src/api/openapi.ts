@@ -1,3 +1,4 @@
+import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
 
 export interface OperationSpec {
@@ -124,4 +125,12 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
     io: 'input',
   }) as Record<string, unknown>;
   return rest;
+}
+
+/** Registers a route and its OpenAPI operation together, from one definition. */
+export function routeDefiner(router: Router, spec: ApiSpec, tag: string) {
+  return (op: Omit<OperationSpec, 'tag'>, handler: RequestHandler): void => {
+    spec.add({ ...op, tag });
+    router[op.method](op.path, handler);
+  };
 }

@@ -2,7 +2,7 @@ import { DomainError } from '@switchboard/runtime';
 import { Router } from 'express';
 import { z } from 'zod';
 import { asCaller } from '../api/as-caller.ts';
-import type { ApiSpec } from '../api/openapi.ts';
+import { type ApiSpec, routeDefiner } from '../api/openapi.ts';
 import { auditEvent, auditQuery } from '../api/schemas.ts';
 import { parse } from '../api/validate.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -28,33 +28,35 @@ function parseBefore(before: string | undefined): { at: string; id: string } | n
 /** `/audit`: the caller's own audit trail, newest first (RLS shows nobody else's). */
 export function auditRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Router {
   const router = Router();
-  spec.add({
-    method: 'get',
-    path: '/audit',
-    tag: 'audit',
-    access: 'user',
-    summary: 'Your audit trail, newest first',
-    query: auditQuery,
-    response: {
-      status: 200,
-      schema: z.array(auditEvent.loose()),
-      description: "Events; pass the last one's cursor as before= for the next page",
+  const route = routeDefiner(router, spec, 'audit');
+  route(
+    {
+      method: 'get',
+      path: '/audit',
+      access: 'user',
+      summary: 'Your audit trail, newest first',
+      query: auditQuery,
+      response: {
+        status: 200,
+        schema: z.array(auditEvent.loose()),
+        description: "Events; pass the last one's cursor as before= for the next page",
+      },
     },
-  });
-  router.get('/audit', async (req, res) => {
-    const q = parse(auditQuery, req.query, 'query');
-    const before = parseBefore(q.before);
-    const { rows } = await asCaller(deps.pool, res, (c) =>
-      c.query(
-        `select id, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at, action, outcome, actor_id, target_type, target_id, server_slug, installation_slug, tool,
+    async (req, res) => {
+      const q = parse(auditQuery, req.query, 'query');
+      const before = parseBefore(q.before);
+      const { rows } = await asCaller(deps.pool, res, (c) =>
+        c.query(
+          `select id, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at, action, outcome, actor_id, target_type, target_id, server_slug, installation_slug, tool,
                 duration_ms, request_id, api_key_id, host(client_ip) as client_ip, reason, metadata
          from public.audit_events a
          where $1::timestamptz is null or (a.occurred_at, a.id) < ($1::timestamptz, $2::uuid)
          order by a.occurred_at desc, a.id desc limit $3`,
-        [before?.at ?? null, before?.id ?? null, q.limit],
-      ),
-    );
-    res.json(rows.map((r) => ({ ...r, cursor: `${r.occurred_at}~${r.id}` })));
-  });
+          [before?.at ?? null, before?.id ?? null, q.limit],
+        ),
+      );
+      res.json(rows.map((r) => ({ ...r, cursor: `${r.occurred_at}~${r.id}` })));
+    },
+  );
   return router;
 }
