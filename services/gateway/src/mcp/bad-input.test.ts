@@ -189,14 +189,12 @@ describe('tool arguments', () => {
         .callTool({ name: 'get-sum', arguments: { a: 'one', b: 2 } })
         .catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
       expect(wrongType.isError).toBe(true);
-      expect(JSON.stringify(wrongType)).toMatch(
-        /Invalid arguments for tool get-sum: arguments\.a must be number/,
-      );
+      expect(JSON.stringify(wrongType)).toMatch(/Invalid arguments: arguments\.a must be number/);
       const missing = await client
         .callTool({ name: 'echo', arguments: {} })
         .catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] }));
       expect(JSON.stringify(missing)).toMatch(
-        /Invalid arguments for tool echo: arguments must have required property 'message'/,
+        /Invalid arguments: arguments must have required property 'message'/,
       );
       const ok = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
       expect(JSON.stringify(ok)).toContain('3');

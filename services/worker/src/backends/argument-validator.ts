@@ -42,9 +42,11 @@ export class ArgumentValidator {
     if (validate(args ?? {})) return;
     const first = validate.errors?.[0];
     const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
+    // No tool name in the message: the backend's name differs from the prefixed one an aggregate
+    // (`/mcp`) client called, and the client knows which call this answers.
     throw new McpError(
       ErrorCode.InvalidParams,
-      `Invalid arguments for tool ${tool}: ${where} ${first?.message ?? 'do not match its input schema'}`,
+      `Invalid arguments: ${where} ${first?.message ?? 'do not match the tool input schema'}`,
     );
   }
 }
