@@ -39,6 +39,7 @@ export function buildWorkerDeps(
     processes: () => backends?.backends().filter((b) => b.pid !== undefined).length ?? 0,
     backends: () => backends?.size ?? 0,
     sessions: () => sessions?.size ?? 0,
+    openCircuits: () => backends?.openCircuits ?? 0,
   });
   const resolver = new CredentialResolver(
     pool,
@@ -61,6 +62,7 @@ export function buildWorkerDeps(
     idleMillis: env.WORKER_IDLE_TIMEOUT_SECONDS * 1000,
     onEvict: (reason) => metrics.evictions.inc({ reason }),
     onCrash: () => metrics.crashes.inc(),
+    onCircuitOpen: () => metrics.circuitOpens.inc(),
     start: {
       stdio: (key, resolved) =>
         startStdioBackend(key, resolved, {

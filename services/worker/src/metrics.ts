@@ -6,6 +6,8 @@ export class WorkerMetrics {
   readonly toolCallDuration: Histogram<'server' | 'tool' | 'outcome'>;
   readonly spawns: Counter;
   readonly crashes: Counter;
+  readonly circuitOpens: Counter;
+  readonly openCircuits: Gauge;
   readonly evictions: Counter<'reason'>;
   readonly installs: Counter<'outcome'>;
   readonly credentialResolutions: Counter<'outcome'>;
@@ -15,7 +17,12 @@ export class WorkerMetrics {
 
   constructor(
     registry: Registry,
-    live: { processes: () => number; backends: () => number; sessions: () => number },
+    live: {
+      processes: () => number;
+      backends: () => number;
+      sessions: () => number;
+      openCircuits: () => number;
+    },
   ) {
     const registers = [registry];
     this.toolCalls = new Counter({
@@ -40,6 +47,19 @@ export class WorkerMetrics {
       name: 'switchboard_worker_backend_crashes_total',
       help: 'Backends that stopped unexpectedly',
       registers,
+    });
+    this.circuitOpens = new Counter({
+      name: 'switchboard_worker_circuit_opens_total',
+      help: 'Times a backend failed repeatedly and its circuit breaker opened',
+      registers,
+    });
+    this.openCircuits = new Gauge({
+      name: 'switchboard_worker_open_circuits',
+      help: 'Backends whose circuit breaker is open or half-open (calls refused at once)',
+      registers,
+      collect() {
+        this.set(live.openCircuits());
+      },
     });
     this.evictions = new Counter({
       name: 'switchboard_worker_backend_evictions_total',

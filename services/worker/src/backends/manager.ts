@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import type { Backend } from './backend.ts';
+import { BackendUnavailable } from './backend-unavailable.ts';
+import { CircuitBreakers } from './circuit-breaker.ts';
+
+export { BackendUnavailable } from './backend-unavailable.ts';
+export { CircuitOpen } from './circuit-breaker.ts';
 
 export type StartBackend = (key: string, resolved: ResolvedInstallation) => Promise<Backend>;
 
@@ -14,10 +19,13 @@ export interface BackendManagerOptions {
   idleMillis: number;
   onEvict?: (reason: 'idle' | 'capacity' | 'changed') => void;
   onCrash?: () => void;
+  /** A backend failed repeatedly and its circuit opened (defaults: 3 failures, 1 s doubling to 30 s). */
+  onCircuitOpen?: () => void;
+  circuit?: { threshold?: number; cooldownMillis?: number; maxCooldownMillis?: number };
 }
 
-/** Raised when a backend cannot serve now; its message is safe to show the user. */
-export class BackendUnavailable extends Error {}
+/** How a call to a backend ended, for its circuit breaker. */
+export type CallHealth = 'ok' | 'failed' | 'neutral';
 
 interface CrashRecord {
   count: number;
@@ -35,8 +43,15 @@ export class BackendManager {
   private readonly crashes = new Map<string, CrashRecord>();
   private readonly reaper: NodeJS.Timeout;
   private closing = false;
+  private readonly breakers: CircuitBreakers;
 
   constructor(private readonly opts: BackendManagerOptions) {
+    this.breakers = new CircuitBreakers({
+      threshold: opts.circuit?.threshold ?? 3,
+      cooldownMillis: opts.circuit?.cooldownMillis ?? 1000,
+      maxCooldownMillis: opts.circuit?.maxCooldownMillis ?? 30_000,
+      onOpen: (key) => this.circuitOpened(key),
+    });
     this.reaper = setInterval(() => this.reapIdle(), Math.min(30_000, Math.max(1000, opts.idleMillis / 4)));
     this.reaper.unref();
   }
@@ -49,9 +64,30 @@ export class BackendManager {
     return [...this.live.values()];
   }
 
+  static keyOf(resolved: ResolvedInstallation): string {
+    return `${resolved.owner_id}/${resolved.installation_id}`;
+  }
+
+  /** Whether calls to this installation are being refused by its circuit breaker, and for how long. */
+  circuitState(resolved: ResolvedInstallation) {
+    return this.breakers.state(BackendManager.keyOf(resolved));
+  }
+
+  get openCircuits(): number {
+    return this.breakers.openCount;
+  }
+
+  /** The outcome of a call: failures (timeouts, crashes, refused connections) count towards opening. */
+  report(resolved: ResolvedInstallation, health: CallHealth): void {
+    const key = BackendManager.keyOf(resolved);
+    if (health === 'ok') this.breakers.succeeded(key);
+    else if (health === 'failed') this.breakers.failed(key);
+  }
+
   async acquire(resolved: ResolvedInstallation): Promise<Backend> {
     if (this.closing) throw new BackendUnavailable('this worker is shutting down');
-    const key = `${resolved.owner_id}/${resolved.installation_id}`;
+    const key = BackendManager.keyOf(resolved);
+    this.breakers.admit(key, resolved.server.slug);
     const current = this.live.get(key);
     if (current && !current.isClosed && current.version === resolved.updated_at) return current;
     const pending = this.starting.get(key);
@@ -122,6 +158,20 @@ export class BackendManager {
     if (!victim) throw new BackendUnavailable('this worker is at capacity; try again shortly');
     this.opts.onEvict?.('capacity');
     this.retire(victim);
+  }
+
+  /**
+   * A backend that keeps failing is likely wedged (a hung process, a dead connection): it is stopped
+   * now, with whatever it still holds, so the trial call after the cool-down gets a fresh one.
+   */
+  private circuitOpened(key: string): void {
+    this.opts.onCircuitOpen?.();
+    this.opts.logger.warn({ backend: key.split('/')[1] }, 'backend failed repeatedly: circuit open');
+    const backend = this.live.get(key);
+    if (!backend) return;
+    backend.retiring = true;
+    this.live.delete(key);
+    void backend.close();
   }
 
   private reapIdle(): void {

@@ -23,6 +23,7 @@ import { namespacedName, namespacedUri, splitName, splitUri } from '@switchboard
 import type { Logger } from 'pino';
 import type { Backend, BackendListener } from '../backends/backend.ts';
 import type { ToolCallObserver } from './call-observer.ts';
+import { callHealth, toClientError } from './errors.ts';
 import { type Extra, forwardToBackend } from './forward.ts';
 import type { InstallationTarget } from './installation-session.ts';
 import { runCall } from './run-call.ts';
@@ -31,6 +32,14 @@ type Member = InstallationTarget & { installationId: string };
 type Capability = 'tools' | 'resources' | 'prompts' | 'completions' | 'logging';
 
 const MAX_PAGES = 20;
+/** Where list results name the installations that could not answer (a `_meta` key, per MCP's naming rules). */
+export const UNAVAILABLE_META = 'io.switchboard/unavailable';
+
+interface Collected {
+  slug: string;
+  items: Record<string, unknown>[];
+  unavailable?: { installation: string; reason: string; message: string; retryAfterSeconds?: number };
+}
 
 /**
  * One client session on `/mcp`: every enabled installation of the user (narrowed by tags and key scope)
@@ -104,29 +113,22 @@ export class AggregateSession {
       ...item,
       name: namespacedName(slug, String(item.name)),
     });
-    s.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: await this.list('tools', 'tools/list', 'tools', named),
-    }));
-    s.setRequestHandler(ListPromptsRequestSchema, async () => ({
-      prompts: await this.list('prompts', 'prompts/list', 'prompts', named),
-    }));
-    s.setRequestHandler(ListResourcesRequestSchema, async () => ({
-      resources: await this.list('resources', 'resources/list', 'resources', (slug, r) => ({
+    s.setRequestHandler(ListToolsRequestSchema, () => this.list('tools', 'tools/list', 'tools', named));
+    s.setRequestHandler(ListPromptsRequestSchema, () =>
+      this.list('prompts', 'prompts/list', 'prompts', named),
+    );
+    s.setRequestHandler(ListResourcesRequestSchema, () =>
+      this.list('resources', 'resources/list', 'resources', (slug, r) => ({
         ...r,
         uri: namespacedUri(slug, String(r.uri)),
       })),
-    }));
-    s.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-      resourceTemplates: await this.list(
-        'resources',
-        'resources/templates/list',
-        'resourceTemplates',
-        (slug, r) => ({
-          ...r,
-          uriTemplate: namespacedUri(slug, String(r.uriTemplate)),
-        }),
-      ),
-    }));
+    );
+    s.setRequestHandler(ListResourceTemplatesRequestSchema, () =>
+      this.list('resources', 'resources/templates/list', 'resourceTemplates', (slug, r) => ({
+        ...r,
+        uriTemplate: namespacedUri(slug, String(r.uriTemplate)),
+      })),
+    );
     s.setRequestHandler(CallToolRequestSchema, (req, extra) => this.forwardNamed(req, extra) as never);
     s.setRequestHandler(GetPromptRequestSchema, (req, extra) => this.forwardNamed(req, extra) as never);
     s.setRequestHandler(SubscribeRequestSchema, (req, extra) => this.forwardByUri(req, extra) as never);
@@ -193,15 +195,23 @@ export class AggregateSession {
     );
   }
 
+  /**
+   * A merged list. Installations that could not answer are left out of it and named in
+   * `_meta["io.switchboard/unavailable"]`, with why and (for an open circuit) when they are retried,
+   * so a client can tell "no tools" from "tools temporarily missing".
+   */
   private async list(
     capability: Capability,
     method: string,
     field: string,
     map: (slug: string, item: Record<string, unknown>) => Record<string, unknown>,
   ) {
-    return (await this.collect(capability, method, field)).flatMap(({ slug, items }) =>
-      items.map((item) => map(slug, item)),
-    ) as never[];
+    const results = await this.collect(capability, method, field);
+    const unavailable = results.flatMap((r) => (r.unavailable ? [r.unavailable] : []));
+    return {
+      [field]: results.flatMap(({ slug, items }) => items.map((item) => map(slug, item))),
+      ...(unavailable.length ? { _meta: { [UNAVAILABLE_META]: unavailable } } : {}),
+    } as never;
   }
 
   private byName(name: string): { member: Member; name: string } {
@@ -225,8 +235,8 @@ export class AggregateSession {
 
   /** Every page of a list from every member that has the capability; a member that fails is left out. */
   private async collect(capability: Capability, method: string, field: string) {
-    const results = await Promise.all(
-      [...this.members.values()].map(async (m) => {
+    return Promise.all(
+      [...this.members.values()].map(async (m): Promise<Collected> => {
         try {
           const backend = await this.backendOf(m);
           if (!backend.client.getServerCapabilities()?.[capability])
@@ -243,17 +253,28 @@ export class AggregateSession {
             cursor = result.nextCursor as string | undefined;
             if (!cursor) break;
           }
+          m.report?.('ok');
           return { slug: m.installationSlug, items };
         } catch (err) {
+          m.report?.(callHealth(err));
           this.logger.warn(
             { installation: m.installationSlug, err: { message: (err as Error).message } },
             `${method} failed for one installation`,
           );
-          return { slug: m.installationSlug, items: [] };
+          const circuit = m.circuit?.();
+          return {
+            slug: m.installationSlug,
+            items: [],
+            unavailable: {
+              installation: m.installationSlug,
+              reason: circuit?.open ? 'circuit_open' : 'error',
+              message: toClientError(err, m.serverSlug).message,
+              ...(circuit?.open ? { retryAfterSeconds: Math.ceil(circuit.retryAfterMillis / 1000) } : {}),
+            },
+          };
         }
       }),
     );
-    return results;
   }
 
   private forward(

@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { BackendUnavailable } from '../backends/manager.ts';
+import { BackendUnavailable, type CallHealth } from '../backends/manager.ts';
 
 /**
  * What the client sees when a call fails: the server's own MCP errors pass through; everything else
@@ -24,4 +24,17 @@ export function toClientError(err: unknown, slug: string): McpError {
   // Messages this worker writes for users start with "the <server>" or "could not install"; others are internal.
   if (/^(the |could not install )/i.test(message)) return new McpError(ErrorCode.InternalError, message);
   return new McpError(ErrorCode.InternalError, `The ${slug} server failed`);
+}
+
+/**
+ * What a failed call says about the backend, for its circuit breaker: no answer in time, a dead
+ * connection or a backend that would not start count against it; an error the server answered with
+ * shows it alive; refusals of our own (caps, an open circuit, shutting down) say nothing.
+ */
+export function callHealth(err: unknown): CallHealth {
+  if (err instanceof BackendUnavailable) return 'neutral';
+  if (err instanceof McpError)
+    return err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ConnectionClosed ? 'failed' : 'ok';
+  if ((err as Error)?.name === 'AbortError') return 'neutral';
+  return 'failed';
 }

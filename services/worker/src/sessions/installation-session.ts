@@ -8,6 +8,7 @@ import {
   SetLevelRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend, BackendListener } from '../backends/backend.ts';
+import type { CallHealth } from '../backends/manager.ts';
 import type { ToolCallObserver } from './call-observer.ts';
 import type { Extra } from './forward.ts';
 import { runCall } from './run-call.ts';
@@ -20,6 +21,10 @@ export interface InstallationTarget {
   acquire(): Promise<Backend>;
   /** Takes one of the user's in-flight call slots (fairness); throws when none is free. */
   slot?: () => () => void;
+  /** How a call ended, for the backend's circuit breaker. */
+  report?: (health: CallHealth) => void;
+  /** Set while the backend's circuit breaker refuses calls. */
+  circuit?: () => { open: boolean; retryAfterMillis: number };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../backends/backend.ts';
 import type { ToolCallObserver } from './call-observer.ts';
-import { toClientError } from './errors.ts';
+import { callHealth, toClientError } from './errors.ts';
 import { type Extra, forwardToBackend } from './forward.ts';
 import type { InstallationTarget } from './installation-session.ts';
 
@@ -42,9 +42,12 @@ export async function runCall(opts: RunCallOptions) {
     release = target.slot?.();
     const result = await forwardToBackend(await opts.backend(), request, extra, target.deadlineMillis);
     report((result as { isError?: boolean }).isError ? 'error' : 'success');
+    target.report?.('ok');
     return result;
   } catch (err) {
     report('failure');
+    // A call the client cancelled says nothing about the backend.
+    target.report?.(extra.signal.aborted ? 'neutral' : callHealth(err));
     throw toClientError(err, target.serverSlug);
   } finally {
     release?.();

@@ -5,7 +5,7 @@ import type { InternalClaims, TargetInstallation } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.ts';
-import { type BackendManager, BackendUnavailable } from '../backends/manager.ts';
+import { type BackendManager, BackendUnavailable, type CallHealth } from '../backends/manager.ts';
 import type { CredentialResolver, ResolvedInstallation } from '../credentials/resolver.ts';
 import { AggregateSession } from './aggregate-session.ts';
 import type { ToolCallObserver } from './call-observer.ts';
@@ -144,6 +144,10 @@ export class SessionHost {
   }
 
   private lazyMember(userId: string, target: TargetInstallation) {
+    const backends = this.opts.backends;
+    // What the last acquire resolved: the circuit breaker's key. Unset while resolving, so a failure to
+    // resolve (the installation gone, Postgres down) is not held against the backend.
+    let resolved: ResolvedInstallation | undefined;
     const member = {
       installationId: target.id,
       installationSlug: target.slug,
@@ -152,11 +156,17 @@ export class SessionHost {
       /** Takes one of the user's call slots; the returned release gives it back. */
       slot: () => this.takeCallSlot(userId),
       acquire: async (): Promise<Backend> => {
-        const resolved = await this.resolve(userId, target.id);
-        member.serverSlug = resolved.server.slug;
-        member.deadlineMillis = this.deadlineOf(resolved);
-        return this.opts.backends.acquire(resolved);
+        resolved = undefined;
+        const current = await this.resolve(userId, target.id);
+        member.serverSlug = current.server.slug;
+        member.deadlineMillis = this.deadlineOf(current);
+        resolved = current;
+        return backends.acquire(current);
       },
+      report: (health: CallHealth) => {
+        if (resolved) backends.report(resolved, health);
+      },
+      circuit: () => (resolved ? backends.circuitState(resolved) : { open: false, retryAfterMillis: 0 }),
     };
     return member;
   }

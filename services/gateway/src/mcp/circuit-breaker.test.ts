@@ -1,0 +1,87 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isAlive, waitFor } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+
+// A backend that stops answering is put behind a circuit breaker: after three calls time out, calls are
+// refused at once, `tools/list` names it as unavailable, the wedged process is stopped, and a trial call
+// after the cool-down brings a fresh one.
+
+let h: Harness;
+let client: Client;
+let token: string;
+beforeAll(async () => {
+  h = await startHarness();
+  await h.db.owner.query(
+    `insert into public.servers (slug, title, kind, spec)
+     select 'everything-quick', 'Everything, 800 ms deadline', kind, spec || '{"timeout_ms": 800}'
+       from public.servers where slug = 'everything'`,
+  );
+  token = (await h.signUp()).access_token;
+  for (const [server, slug] of [
+    ['everything-quick', 'flaky'],
+    ['everything', 'steady'],
+  ]) {
+    const res = await h.api('/api/v1/installations', { method: 'POST', token, json: { server, slug } });
+    expect(res.status).toBe(201);
+  }
+  client = new Client({ name: 't', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+});
+afterAll(async () => {
+  await client?.close().catch(() => undefined);
+  await h?.close();
+});
+
+const echo = (slug: string) => client.callTool({ name: `${slug}__echo`, arguments: { message: 'hi' } });
+
+async function workerMetric(name: string): Promise<number> {
+  const text = await (await fetch(`${h.workerUrls[0]}/metrics`)).text();
+  const value = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+  expect(value, name).toBeDefined();
+  return Number(value);
+}
+
+describe('a backend that stops answering', () => {
+  it('is refused at once after repeated timeouts, shown unavailable in tools/list, and recovers by itself', async () => {
+    expect(await echo('flaky')).toMatchObject({ content: [{ text: 'Echo: hi' }] });
+    const backend = h.workers[0]!.deps.backends.backends().find((b) => b.pid !== undefined)!;
+    const pid = backend.pid!;
+    process.kill(pid, 'SIGSTOP');
+    const opensBefore = await workerMetric('switchboard_worker_circuit_opens_total');
+
+    const hung = await Promise.allSettled([echo('flaky'), echo('flaky'), echo('flaky')]);
+    for (const r of hung)
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(/did not answer in time/);
+
+    const started = Date.now();
+    await expect(echo('flaky')).rejects.toThrow(/unavailable after repeated failures; retrying it in 1 s/);
+    expect(Date.now() - started).toBeLessThan(200);
+    // The other installation is untouched, and the list says what is missing and why.
+    expect(await echo('steady')).toMatchObject({ content: [{ text: 'Echo: hi' }] });
+    const listed = await client.listTools();
+    const names = listed.tools.map((t) => t.name);
+    expect(names).toContain('steady__echo');
+    expect(names.some((n) => n.startsWith('flaky__'))).toBe(false);
+    expect(listed._meta?.['io.switchboard/unavailable']).toEqual([
+      expect.objectContaining({ installation: 'flaky', reason: 'circuit_open' }),
+    ]);
+    expect(await workerMetric('switchboard_worker_circuit_opens_total')).toBe(opensBefore + 1);
+
+    // The wedged process was stopped; after the cool-down a trial call starts a fresh one.
+    await waitFor(() => !isAlive(pid), { what: 'the hung process to be stopped' });
+    const recovered = await waitFor(() => echo('flaky').catch(() => undefined), {
+      timeoutMillis: 5000,
+      what: 'the flaky installation to answer again',
+    });
+    expect(recovered).toMatchObject({ content: [{ text: 'Echo: hi' }] });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await client.listTools())._meta?.['io.switchboard/unavailable']).toBeUndefined();
+    expect(await workerMetric('switchboard_worker_open_circuits')).toBe(0);
+  });
+});
