@@ -24,6 +24,9 @@ export interface AuditEvent {
   metadata?: Record<string, unknown>;
 }
 
+/** The longest a durable record waits for its batch before the caller goes on regardless. */
+const DURABLE_WAIT_MILLIS = 2000;
+
 export interface AuditWriterOptions {
   logger: Logger;
   flushIntervalMillis?: number;
@@ -38,6 +41,11 @@ export interface AuditWriterOptions {
 /**
  * Writes audit events to Postgres in batches, off the request path. Each event gets its id and time
  * when recorded, so a retried batch is idempotent. A failed batch stays queued and is retried.
+ *
+ * `recordDurably` is group commit for events that must survive the process being killed (tool calls):
+ * the caller waits until the batch holding its event is committed, which is one round trip shared by
+ * every event recorded meanwhile. While Postgres is failing nobody waits: events stay buffered and are
+ * written when it returns (only a crash during an outage can lose them).
  */
 export class AuditWriter {
   private buffer: Required<Pick<AuditEvent, 'id' | 'occurred_at'>>[] & AuditEvent[] = [];
@@ -45,6 +53,11 @@ export class AuditWriter {
   private flushing: Promise<void> | undefined;
   private readonly maxBatch: number;
   private readonly maxBuffered: number;
+  /** Callers of recordDurably waiting for their event's batch, by event id. */
+  private readonly waiters = new Map<string, () => void>();
+  private soon: NodeJS.Immediate | undefined;
+  /** Set while the last write failed: durable records do not wait then. */
+  private failing = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -70,11 +83,33 @@ export class AuditWriter {
     );
     if (this.buffer.length > this.maxBuffered) {
       const dropped = this.buffer.length - this.maxBuffered;
-      this.buffer.splice(0, dropped);
+      this.release(this.buffer.splice(0, dropped));
       this.opts.onDropped?.(dropped);
     }
     if (this.buffer.length >= this.maxBatch) void this.flush();
     return full;
+  }
+
+  /** Records the event and resolves once it is committed (or at once while Postgres is failing). */
+  recordDurably(event: AuditEvent): Promise<void> {
+    const full = this.record(event);
+    if (this.failing) return Promise.resolve();
+    const written = new Promise<void>((resolve) => {
+      // A database that hangs rather than refuses must not hang the call either.
+      const bound = setTimeout(() => {
+        this.waiters.delete(full.id);
+        resolve();
+      }, DURABLE_WAIT_MILLIS);
+      this.waiters.set(full.id, () => {
+        clearTimeout(bound);
+        resolve();
+      });
+    });
+    this.soon ??= setImmediate(() => {
+      this.soon = undefined;
+      void this.flush();
+    });
+    return written;
   }
 
   get pending(): number {
@@ -107,6 +142,9 @@ export class AuditWriter {
       try {
         await this.pool.query('select switchboard.record_audit_events($1)', [JSON.stringify(batch)]);
       } catch (err) {
+        this.failing = true;
+        // Nobody waits on a database that is down: the events stay queued for the next attempt.
+        this.release(this.buffer);
         this.opts.onFailed?.(err as Error);
         this.opts.logger.warn(
           { err: { message: (err as Error).message }, pending: this.buffer.length },
@@ -114,8 +152,17 @@ export class AuditWriter {
         );
         return;
       }
-      this.buffer.splice(0, batch.length);
+      this.failing = false;
+      this.release(this.buffer.splice(0, batch.length));
       this.opts.onFlushed?.(batch.length);
+    }
+  }
+
+  private release(events: { id: string }[]): void {
+    if (this.waiters.size === 0) return;
+    for (const e of events) {
+      this.waiters.get(e.id)?.();
+      this.waiters.delete(e.id);
     }
   }
 }

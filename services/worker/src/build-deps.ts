@@ -98,7 +98,8 @@ export function buildWorkerDeps(
       const labels = { server: report.serverSlug, tool: report.tool.slice(0, 128), outcome: report.outcome };
       metrics.toolCalls.inc(labels);
       metrics.toolCallDuration.observe(labels, report.durationMs / 1000);
-      audit.record({
+      // Durable before the answer goes out: a worker killed right after answering loses no audit event.
+      return audit.recordDurably({
         action: 'tool.call',
         outcome: report.outcome === 'success' ? 'success' : 'failure',
         owner_id: userId,

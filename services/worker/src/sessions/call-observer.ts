@@ -10,4 +10,5 @@ export interface ToolCallReport {
   requestId?: string | undefined;
 }
 
-export type ToolCallObserver = (report: ToolCallReport) => void;
+/** May return a promise: the call's answer waits for it (the audit event committed). */
+export type ToolCallObserver = (report: ToolCallReport) => Promise<void> | void;

@@ -24,10 +24,10 @@ export async function runCall(opts: RunCallOptions) {
   const { target, request, extra, inflight } = opts;
   const started = Date.now();
   inflight.push(extra.requestId);
-  const report = (outcome: 'success' | 'error' | 'failure') => {
+  const report = async (outcome: 'success' | 'error' | 'failure') => {
     if (request.method !== 'tools/call') return;
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
-    opts.observe({
+    await opts.observe({
       installationSlug: target.installationSlug,
       serverSlug: target.serverSlug,
       tool: String(params.name ?? ''),
@@ -41,11 +41,11 @@ export async function runCall(opts: RunCallOptions) {
   try {
     release = target.slot?.();
     const result = await forwardToBackend(await opts.backend(), request, extra, target.deadlineMillis);
-    report((result as { isError?: boolean }).isError ? 'error' : 'success');
     target.report?.('ok');
+    await report((result as { isError?: boolean }).isError ? 'error' : 'success');
     return result;
   } catch (err) {
-    report('failure');
+    await report('failure');
     // A call the client cancelled says nothing about the backend.
     target.report?.(extra.signal.aborted ? 'neutral' : callHealth(err));
     throw toClientError(err, target.serverSlug);
