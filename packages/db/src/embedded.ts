@@ -38,6 +38,8 @@ export interface EmbeddedCluster {
   port: number;
   urlFor(database: string, user?: { name: string; password: string }): string;
   stop(): Promise<void>;
+  /** Starts a stopped cluster again on the same port and data (fault tests: a Postgres restart). */
+  start(): Promise<void>;
 }
 
 interface ClusterCredentials {
@@ -112,7 +114,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 
   // Last resort if the owner exits without stopping the cluster: never leave a server running.
-  const serverProcess = (cluster as unknown as { process?: { kill(signal: string): void } }).process;
+  let serverProcess = (cluster as unknown as { process?: { kill(signal: string): void } }).process;
   const onExit = () => serverProcess?.kill('SIGINT');
   process.once('exit', onExit);
 
@@ -128,6 +130,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     stop: async () => {
       process.removeListener('exit', onExit);
       await cluster.stop();
+    },
+    start: async () => {
+      await cluster.start();
+      serverProcess = (cluster as unknown as { process?: { kill(signal: string): void } }).process;
+      process.once('exit', onExit);
     },
   };
 }

@@ -35,6 +35,8 @@ export interface RunningStack {
   info: StackInfo;
   /** The services' process ids (for benchmarks and fault tests). */
   processes(): { gateways: number[]; workers: number[]; auth: number | undefined };
+  /** Stops and starts PostgreSQL in place (fault tests). */
+  postgres: { stop(): Promise<void>; start(): Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -149,6 +151,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
     return {
       info,
       stop: stopAll,
+      postgres: { stop: () => cluster.stop(), start: () => cluster.start() },
       processes: () => ({
         gateways: gateways.pids,
         workers: workers.map((w) => w.pid).filter((p): p is number => p !== undefined),

@@ -1,0 +1,45 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+
+/** Resident memory of a process, in KiB (0 if it is gone). */
+export async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** Open file descriptors of a process. */
+export async function fdCount(pid: number): Promise<number> {
+  return (await readdir(`/proc/${pid}/fd`).catch(() => [])).length;
+}
+
+interface ProcEntry {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+export async function processTable(): Promise<ProcEntry[]> {
+  const out: ProcEntry[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+    out.push({ pid: Number(entry), ppid, cmdline });
+  }
+  return out;
+}
+
+export async function childrenOf(pid: number): Promise<number[]> {
+  return (await processTable()).filter((p) => p.ppid === pid).map((p) => p.pid);
+}
+
+/** Processes whose command line mentions `needle` and whose parent is init: left behind by their owner. */
+export async function orphans(needle: string): Promise<number[]> {
+  return (await processTable()).filter((p) => p.ppid === 1 && p.cmdline.includes(needle)).map((p) => p.pid);
+}
+
+/** Where a process's working directory is (to tell our processes from others on a shared machine). */
+export function cwdOf(pid: number): Promise<string> {
+  return readlink(`/proc/${pid}/cwd`).catch(() => '');
+}
