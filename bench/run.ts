@@ -13,7 +13,7 @@
  * Environment: BENCH_SECONDS (per target, default 10), BENCH_CLIENTS (default 10), BENCH_USERS (default 20).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,10 @@ import { createLogger } from '@switchboard/observability';
 import { freePort } from '@switchboard/runtime';
 import { loadStackEnv, startStack } from '@switchboard/stack';
 import pg from 'pg';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
+import { RawMcpSession } from './lib/mcp-session.ts';
+import { childrenOf, rssKb } from './lib/procs.ts';
+import { mb } from './lib/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
@@ -78,54 +81,11 @@ function startChild(command: string, args: string[], env: Record<string, string>
 
 /** One MCP session over raw JSON-RPC: initialize, then `call` as fast as the loop asks. */
 async function openSession(url: string, headers: Record<string, string>) {
-  const base = {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    ...headers,
-  };
-  const init = await request(url, {
-    method: 'POST',
-    headers: base,
-    dispatcher,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'bench', version: '1' },
-      },
-    }),
-  });
-  await init.body.text();
-  const sessionId = init.headers['mcp-session-id'] as string | undefined;
-  if (init.statusCode !== 200 || !sessionId)
-    throw new Error(`${url}: initialize answered ${init.statusCode}`);
-  const session = { ...base, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
-  const notified = await request(url, {
-    method: 'POST',
-    headers: session,
-    dispatcher,
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  await notified.body.text();
-  let id = 1;
+  const session = new RawMcpSession(url, headers, dispatcher);
+  await session.initialize();
   return async () => {
-    const res = await request(url, {
-      method: 'POST',
-      headers: session,
-      dispatcher,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: id++,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: { message: 'bench' } },
-      }),
-    });
-    const text = await res.body.text();
-    if (res.statusCode !== 200 || !text.includes('Echo: bench'))
-      throw new Error(`call failed: ${res.statusCode} ${text.slice(0, 200)}`);
+    const r = await session.callTool('echo', { message: 'bench' });
+    if (!r.ok) throw new Error(`call failed: ${r.error}`);
   };
 }
 
@@ -190,22 +150,6 @@ async function loadAll(
   });
 }
 
-async function rssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-async function childrenOf(pid: number): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) found.push(Number(entry));
-  }
-  return found;
-}
-
 /** Samples the RSS of the given processes for a while, keeping each one's highest reading. */
 async function samplePeak(peak: Map<number, number>, millis: number): Promise<void> {
   const until = Date.now() + millis;
@@ -214,8 +158,6 @@ async function samplePeak(peak: Map<number, number>, millis: number): Promise<vo
     await new Promise((r) => setTimeout(r, 200));
   }
 }
-
-const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
 async function main() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-bench-'));

@@ -1,3 +1,4 @@
 export * from './internal-token.ts';
 export * from './naming.ts';
 export * from './rendezvous.ts';
+export * from './session-ids.ts';

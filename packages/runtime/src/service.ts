@@ -7,6 +7,11 @@ export interface RunningService {
   server: Server;
   /** Closes pools, timers and listeners after the server has stopped accepting. */
   close(): Promise<void>;
+  /**
+   * Called as draining begins: end long-lived streams that would otherwise hold the drain open until
+   * its bound (an MCP session's standalone SSE stream: its client reconnects, elsewhere).
+   */
+  drain?(): void;
 }
 
 export interface ServiceMessage {
@@ -55,6 +60,7 @@ export function manageLifecycle(running: RunningService, opts: LifecycleOptions)
       server.closeAllConnections();
     }, drainMillis);
     force.unref();
+    running.drain?.();
     server.close(() => {
       clearTimeout(force);
       close()

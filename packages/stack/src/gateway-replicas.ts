@@ -22,6 +22,8 @@ export interface GatewayReplicasOptions {
 export class GatewayReplicas {
   private readonly replicas = new Set<Worker>();
   private stopping = false;
+  /** Replicas being replaced by `restart()`: their exit is not a crash. */
+  private readonly retiring = new Set<Worker>();
   private restarts = 0;
 
   constructor(private readonly opts: GatewayReplicasOptions) {}
@@ -54,7 +56,7 @@ export class GatewayReplicas {
         clearTimeout(timer);
         this.replicas.delete(worker);
         reject(new Error(`gateway replica ${index} exited during start (code ${code}, signal ${signal})`));
-        if (this.stopping || this.opts.shuttingDown()) return;
+        if (this.stopping || this.opts.shuttingDown() || this.retiring.delete(worker)) return;
         if (Date.now() - startedAt > 60_000) this.restarts = 0;
         const delay = Math.min(30_000, 250 * 2 ** this.restarts++);
         logger.error(
@@ -66,6 +68,22 @@ export class GatewayReplicas {
           this.fork(index).catch((err: unknown) => logger.error({ err }, 'gateway failed to restart'));
         }, delay).unref();
       });
+    });
+  }
+
+  /**
+   * Replaces one replica the way a rolling update does: its successor starts and listens first, then
+   * the old one gets SIGTERM and drains (the primary sends new connections to the others meanwhile).
+   */
+  async restart(index: number): Promise<void> {
+    const old = [...this.replicas][index];
+    if (!old) throw new Error(`no gateway replica ${index}`);
+    await this.fork(index);
+    this.retiring.add(old);
+    await new Promise<void>((resolve) => {
+      if (old.isDead()) return resolve();
+      old.once('exit', () => resolve());
+      old.process.kill('SIGTERM');
     });
   }
 

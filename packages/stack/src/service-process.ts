@@ -27,6 +27,8 @@ export interface ServiceProcessOptions {
 export class ServiceProcess {
   private child: ChildProcess | undefined;
   private stopping = false;
+  /** Set while `restart()` replaces the process: its exit is not a crash. */
+  private replacing = false;
   private restarts = 0;
   private port = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -69,7 +71,7 @@ export class ServiceProcess {
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`${name} exited during start (code ${code}, signal ${signal})`));
-        if (this.stopping || this.opts.shuttingDown() || this.child !== child) return;
+        if (this.stopping || this.replacing || this.opts.shuttingDown() || this.child !== child) return;
         // A crash is reported loudly, then the service comes back on its port.
         const uptime = Date.now() - startedAt;
         if (uptime > 60_000) this.restarts = 0;
@@ -85,9 +87,27 @@ export class ServiceProcess {
     });
   }
 
+  /**
+   * A graceful restart on the same port, as a rolling restart does one service at a time: SIGTERM (the
+   * service drains), then a new process once it has exited.
+   */
+  async restart(): Promise<void> {
+    this.replacing = true;
+    try {
+      await this.terminate();
+      await this.spawn();
+    } finally {
+      this.replacing = false;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    await this.terminate();
+  }
+
+  private async terminate(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {

@@ -35,6 +35,9 @@ export interface RunningStack {
   info: StackInfo;
   /** The services' process ids (for benchmarks and fault tests). */
   processes(): { gateways: number[]; workers: number[]; auth: number | undefined };
+  /** Graceful restarts, one service at a time (rolling restarts in fault tests). */
+  restartWorker(index: number): Promise<void>;
+  restartGateway(index: number): Promise<void>;
   /** Stops and starts PostgreSQL in place (fault tests). */
   postgres: { stop(): Promise<void>; start(): Promise<void> };
   stop(): Promise<void>;
@@ -152,6 +155,12 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
       info,
       stop: stopAll,
       postgres: { stop: () => cluster.stop(), start: () => cluster.start() },
+      restartWorker: async (index) => {
+        const worker = workers[index];
+        if (!worker) throw new Error(`no worker ${index}`);
+        await worker.restart();
+      },
+      restartGateway: (index) => gateways.restart(index),
       processes: () => ({
         gateways: gateways.pids,
         workers: workers.map((w) => w.pid).filter((p): p is number => p !== undefined),

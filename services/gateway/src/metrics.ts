@@ -50,7 +50,7 @@ export class GatewayMetrics {
     // Known label values start at zero, so dashboards and alerts see a series before the first event.
     for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ reason }, 0);
     for (const result of ['written', 'failed', 'dropped']) this.auditEvents.inc({ result }, 0);
-    for (const limit of ['requests_per_minute', 'concurrent_calls', 'daily_quota'])
+    for (const limit of ['requests_per_minute', 'burst', 'concurrent_calls', 'daily_quota'])
       this.rateLimited.inc({ limit }, 0);
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
-import { InternalTokens } from '@switchboard/mcp';
+import { InternalTokens, SessionIds } from '@switchboard/mcp';
 import { createLogger, type Registry, type SecretMasker } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import { BackendManager } from './backends/manager.ts';
@@ -123,6 +123,7 @@ export function buildWorkerDeps(
     defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
     observe,
     maxCallsPerUser: env.WORKER_MAX_CALLS_PER_USER,
+    sessionIds: new SessionIds(env.SWITCHBOARD_INTERNAL_SECRET),
   });
   const deps: WorkerDeps = {
     env,

@@ -31,6 +31,7 @@ manageLifecycle(
       await close();
       await logging.close();
     },
+    drain: () => deps.sessions.drain(),
   },
   { service: 'worker', logger },
 );

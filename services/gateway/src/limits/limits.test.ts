@@ -10,15 +10,17 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ gateways: 2 });
   await h.db.owner.query(
-    `insert into public.plans (id, title, requests_per_minute, daily_tool_calls) values ('tiny', 'Tiny', 10, 3)`,
+    `insert into public.plans (id, title, requests_per_minute, daily_tool_calls)
+     values ('tiny', 'Tiny', 10, 3), ('steady', 'Steady', 600, 1000)`,
   );
 });
 afterAll(() => h?.close());
 
-async function userOnTinyPlan() {
+async function userOnTinyPlan(plan = 'tiny') {
   const session = await h.signUp();
-  await h.db.owner.query(`insert into public.user_plans (user_id, plan_id) values ($1, 'tiny')`, [
+  await h.db.owner.query(`insert into public.user_plans (user_id, plan_id) values ($1, $2)`, [
     session.user.id,
+    plan,
   ]);
   return session;
 }
@@ -91,5 +93,29 @@ describe('limits', () => {
       [session.user.id],
     );
     expect(rows.map((r) => r.reason)).toContain('daily_quota');
+  });
+
+  it("refuse a burst beyond five seconds of the plan's rate, and hold each refusal for a second", async () => {
+    // 600 a minute is 10 a second: at most 50 at once, then 10 a second.
+    const { access_token: token } = await userOnTinyPlan('steady');
+    const timed = await Promise.all(
+      Array.from({ length: 70 }, async () => {
+        const started = Date.now();
+        const res = await fetch(`${h.gatewayUrls[0]}/api/v1/me`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return { status: res.status, body: await res.json(), millis: Date.now() - started };
+      }),
+    );
+    const ok = timed.filter((t) => t.status === 200);
+    const refused = timed.filter((t) => t.status === 429);
+    // Tokens trickle back at 10 a second while the burst is being served.
+    expect(ok.length).toBeGreaterThanOrEqual(50);
+    expect(ok.length).toBeLessThanOrEqual(60);
+    expect(refused.length).toBe(70 - ok.length);
+    for (const r of refused) {
+      expect(r.body).toMatchObject({ error: { code: 'rate_limited', details: { limit: 'burst' } } });
+      expect(r.millis).toBeGreaterThanOrEqual(950);
+    }
   });
 });

@@ -19,11 +19,23 @@ interface WindowCounter {
   pending: number;
 }
 
-export type LimitKind = 'requests_per_minute' | 'daily_quota';
+export type LimitKind = 'requests_per_minute' | 'burst' | 'daily_quota';
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export interface LimitsOptions {
   syncMillis?: number;
   planTtlMillis?: number;
+  /**
+   * How long a refusal is held before it is answered (at most the Retry-After). A client that retries at
+   * once, as fast as it can, then cannot turn the refusals themselves into load. Default 1000 ms.
+   */
+  refusalDelayMillis?: number;
+  /** Seconds' worth of the per-minute rate a user may spend at once (default 5). */
+  burstSeconds?: number;
   onRejected?: (limit: LimitKind, principal: Principal) => void;
 }
 
@@ -39,6 +51,7 @@ const MINUTE = 60_000;
 export class Limits {
   private readonly plans = new Map<string, PlanState>();
   private readonly windows = new Map<string, WindowCounter>();
+  private readonly buckets = new Map<string, Bucket>();
   private usage = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private usageTimer: NodeJS.Timeout;
@@ -55,7 +68,11 @@ export class Limits {
     this.usageTimer.unref();
   }
 
-  /** Counts one request; refuses it (429) when the user or the key is over its per-minute limit. */
+  /**
+   * Counts one request; refuses it (429) when the user or the key is over its per-minute limit, or is
+   * spending it faster than the plan's rate allows in a burst (a token bucket per replica: the minute's
+   * budget cannot be spent in one second, which would take the machine from everyone else meanwhile).
+   */
   async checkRequest(principal: Principal): Promise<void> {
     const plan = await this.planOf(principal.userId);
     const keys = [`user:${principal.userId}`, ...(principal.apiKey ? [`key:${principal.apiKey.id}`] : [])];
@@ -64,7 +81,7 @@ export class Limits {
     for (const key of keys) {
       const counter = this.counter(key, windowStart);
       if (counter.global + counter.pending >= plan.requestsPerMinute) {
-        this.reject(
+        await this.refuse(
           'requests_per_minute',
           principal,
           Math.ceil((windowStart + MINUTE - now) / 1000),
@@ -72,6 +89,26 @@ export class Limits {
         );
       }
     }
+    const perSecond = plan.requestsPerMinute / 60;
+    const capacity = Math.max(10, perSecond * (this.opts.burstSeconds ?? 5));
+    const buckets = keys.map((key) => {
+      const b = this.buckets.get(key) ?? { tokens: capacity, at: now };
+      b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * perSecond);
+      b.at = now;
+      this.buckets.set(key, b);
+      return b;
+    });
+    const empty = buckets.find((b) => b.tokens < 1);
+    if (empty) {
+      await this.refuse(
+        'burst',
+        principal,
+        Math.ceil((1 - empty.tokens) / perSecond),
+        `at most ${plan.requestsPerMinute} requests a minute, ${Math.floor(capacity)} at once`,
+      );
+    }
+    for (const b of buckets) b.tokens -= 1;
+    if (this.buckets.size > 100_000) this.buckets.delete(this.buckets.keys().next().value!);
     for (const key of keys) this.counter(key, windowStart).pending++;
   }
 
@@ -82,7 +119,7 @@ export class Limits {
     if (plan.usedToday + calls > plan.dailyToolCalls) {
       const now = new Date();
       const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-      this.reject(
+      await this.refuse(
         'daily_quota',
         principal,
         Math.ceil((midnight - now.getTime()) / 1000),
@@ -101,8 +138,15 @@ export class Limits {
     await this.flushUsage();
   }
 
-  private reject(limit: LimitKind, principal: Principal, retryAfterSeconds: number, what: string): never {
+  private async refuse(
+    limit: LimitKind,
+    principal: Principal,
+    retryAfterSeconds: number,
+    what: string,
+  ): Promise<never> {
     this.opts.onRejected?.(limit, principal);
+    const delay = Math.min(this.opts.refusalDelayMillis ?? 1000, retryAfterSeconds * 1000);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     throw new DomainError(
       'rate_limited',
       `Limit reached: ${what}; retry in ${retryAfterSeconds} s`,

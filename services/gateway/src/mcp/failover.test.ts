@@ -16,6 +16,11 @@ beforeAll(async () => {
   const session = await h.signUp();
   token = session.access_token;
   userId = session.user.id;
+  // The callers below go as fast as they can: past the default plan's burst allowance.
+  await h.db.owner.query(
+    `insert into public.plans (id, title, requests_per_minute, daily_tool_calls) values ('load', 'Load', 10000000, 10000000);
+     insert into public.user_plans (user_id, plan_id) values ('${userId}', 'load')`,
+  );
   const res = await h.api('/api/v1/installations', {
     method: 'POST',
     token,

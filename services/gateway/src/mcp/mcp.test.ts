@@ -186,10 +186,17 @@ describe('/mcp/<slug>', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
       });
     expect((await list(alice, sessionId)).status).toBe(200);
+    // The worker tag is a routing hint only: a wrong one still finds (or restores) alice's own session.
+    const [, payload, mac] = sessionId.split('.');
+    expect((await list(alice, `AAAAAAAAAAAA.${payload}.${mac}`)).status).toBe(200);
+    // Rewriting the restore record to name bob breaks its signature.
+    const bobId = JSON.parse(Buffer.from(bob.split('.')[1]!, 'base64url').toString()).sub;
+    const record = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    const forged = Buffer.from(JSON.stringify({ ...record, sub: bobId })).toString('base64url');
     for (const [token, sid] of [
       [bob, sessionId],
       [alice, 'made-up'],
-      [alice, `AAAAAAAAAAAA.${sessionId.split('.')[1]}`],
+      [bob, `${sessionId.split('.')[0]}.${forged}.${mac}`],
     ] as const) {
       const res = await list(token, sid);
       expect(res.status, sid).toBe(404);

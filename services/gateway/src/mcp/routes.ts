@@ -8,7 +8,14 @@ import { type Principal, principalOf } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
-import { forwardToWorker, parseSessionId, WorkerUnreachable, workerTag } from './worker-proxy.ts';
+import { restoreSession } from './session-restore.ts';
+import {
+  forwardToWorker,
+  parseSessionId,
+  SessionMissing,
+  WorkerUnreachable,
+  workerTag,
+} from './worker-proxy.ts';
 
 const MAX_BATCH = 32;
 
@@ -59,23 +66,45 @@ export function mcpRouter(deps: GatewayDeps): Router {
     const exchange = { req, res, token, body, requestId, logger: deps.logger, requestIds };
     const sessionHeader = req.get('mcp-session-id');
     if (sessionHeader) {
-      // An existing session lives on exactly one worker, named in its id.
       const parsed = parseSessionId(sessionHeader);
-      const worker = parsed && deps.workers.all().find((w) => workerTag(w.url) === parsed.tag)?.url;
-      if (!parsed || !worker) return void sessionNotFound(res);
-      try {
-        await forwardToWorker({
-          ...exchange,
-          workerUrl: worker,
-          session: { workerSessionId: parsed.workerSessionId, tag: parsed.tag },
-        });
-      } catch (err) {
-        if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
-        // Its worker is gone, and the session with it: the client starts a new one (MCP's rule for 404).
-        deps.workers.markDown(worker);
-        sessionNotFound(res);
+      if (!parsed) return void sessionNotFound(res);
+      // A session lives on the worker named in its id. If that worker is gone, or restarted and no longer
+      // holds it, the session is started again under the same id on the worker that routing picks now
+      // (the same on every replica), and the request goes on there: clients see no difference.
+      const home = deps.workers.healthy().find((w) => workerTag(w.url) === parsed.tag)?.url;
+      const candidates = [...new Set([...(home ? [home] : []), ...deps.workers.ranked(target.key)])];
+      const canRestore = req.method === 'POST' || req.method === 'GET';
+      for (const worker of candidates) {
+        const forward = () =>
+          forwardToWorker({
+            ...exchange,
+            workerUrl: worker,
+            session: { workerSessionId: parsed.workerSessionId, tag: parsed.tag },
+            restorable: canRestore,
+          });
+        try {
+          try {
+            await forward();
+          } catch (err) {
+            if (!(err instanceof SessionMissing)) throw err;
+            const restored = await restoreSession({
+              workerUrl: worker,
+              token,
+              workerSessionId: parsed.workerSessionId,
+              requestId,
+            }).catch(() => false);
+            if (!restored) return void sessionNotFound(res);
+            deps.logger.info({ requestId }, 'session restored on another worker');
+            await forward();
+          }
+          return;
+        } catch (err) {
+          if (err instanceof SessionMissing) return void sessionNotFound(res);
+          if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
+          deps.workers.markDown(worker);
+        }
       }
-      return;
+      return void sessionNotFound(res);
     }
     for (const worker of deps.workers.ranked(target.key)) {
       try {

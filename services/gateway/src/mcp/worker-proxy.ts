@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent, type IncomingMessage, request } from 'node:http';
-import { INTERNAL_TOKEN_HEADER } from '@switchboard/mcp';
+import { INTERNAL_TOKEN_HEADER, SESSION_MISSING_HEADER } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -11,6 +11,8 @@ const FORWARD_RESPONSE = ['content-type', 'mcp-session-id', 'cache-control', 'mc
 const agent = new Agent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
 
 export class WorkerUnreachable extends Error {}
+/** The worker does not hold the session (it restarted, or the session was on a worker now gone). */
+export class SessionMissing extends Error {}
 
 /**
  * Sends one MCP HTTP exchange to a worker and streams the answer back (JSON or SSE) as it comes. If
@@ -29,6 +31,8 @@ export interface ForwardOptions {
   session: { workerSessionId?: string | undefined; tag: string };
   /** JSON-RPC ids of the requests in the body: answered with an error if the worker dies mid-stream. */
   requestIds: (string | number)[];
+  /** Reject with SessionMissing instead of passing the worker's "unknown session" 404 on. */
+  restorable?: boolean;
 }
 
 export function forwardToWorker(opts: ForwardOptions): Promise<void> {
@@ -46,6 +50,10 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
     let answered = false;
     upstream.on('response', (up: IncomingMessage) => {
       answered = true;
+      if (opts.restorable && up.statusCode === 404 && up.headers[SESSION_MISSING_HEADER]) {
+        up.resume();
+        return reject(new SessionMissing());
+      }
       res.status(up.statusCode ?? 502);
       for (const name of FORWARD_RESPONSE) {
         const value = up.headers[name];
@@ -72,7 +80,8 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
               id,
               error: {
                 code: -32603,
-                message: 'The worker serving this session stopped; start a new session',
+                message:
+                  'The worker running this call stopped before answering; the session goes on, retry the call',
               },
             };
             res.write(`event: message\ndata: ${JSON.stringify(error)}\n\n`);
@@ -106,6 +115,9 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
  * worker's URL (no internal address leaves the gateway); it needs no signature, because the worker
  * itself only honours a session id for the user and endpoint that created it.
  */
+/** Worker session ids carry their restore record (a few hundred characters). */
+const MAX_SESSION_ID = 2048;
+
 export function workerTag(workerUrl: string): string {
   return createHash('sha256').update(workerUrl).digest('base64url').slice(0, 12);
 }
@@ -116,6 +128,6 @@ export function sessionIdFor(tag: string, workerSessionId: string): string {
 
 export function parseSessionId(sessionId: string): { tag: string; workerSessionId: string } | undefined {
   const dot = sessionId.indexOf('.');
-  if (dot <= 0 || dot === sessionId.length - 1 || sessionId.length > 200) return undefined;
+  if (dot <= 0 || dot === sessionId.length - 1 || sessionId.length > MAX_SESSION_ID) return undefined;
   return { tag: sessionId.slice(0, dot), workerSessionId: sessionId.slice(dot + 1) };
 }

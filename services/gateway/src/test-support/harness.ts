@@ -51,6 +51,8 @@ export interface WorkerHandle {
   deps: WorkerDeps;
   /** Stops the worker the way a crash would: its connections reset, its processes gone. */
   kill(): Promise<void>;
+  /** A graceful restart on the same port (drain, close, start again), as a rolling restart does. */
+  restart(): Promise<void>;
 }
 
 export interface HarnessOptions {
@@ -127,27 +129,48 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       AUDIT_LOG_LEVEL: 'silent',
       ...opts.workerEnv,
     });
-    const worker = buildWorkerDeps(
-      workerEnv,
-      silent,
-      createRegistry('worker', { defaults: false }),
-      new SecretMasker(),
-    );
-    await worker.start();
-    workerClosers.push(worker.close);
-    const url = await listen(createWorkerApp(worker.deps));
-    workerUrls.push(url);
-    const server = servers.at(-1)!;
-    workerHandles.push({
-      url,
-      deps: worker.deps,
+    const boot = async (port = 0) => {
+      const worker = buildWorkerDeps(
+        workerEnv,
+        silent,
+        createRegistry('worker', { defaults: false }),
+        new SecretMasker(),
+      );
+      await worker.start();
+      workerClosers.push(worker.close);
+      const server = createHttpServer(createWorkerApp(worker.deps)).listen(port, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      servers.push(server);
+      return { worker, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    };
+    let current = await boot();
+    workerUrls.push(current.url);
+    const handle: WorkerHandle = {
+      url: current.url,
+      deps: current.worker.deps,
       kill: async () => {
         // As abrupt as a crash: connections reset, nothing drained.
-        server.closeAllConnections();
-        server.close();
-        await worker.close();
+        current.server.closeAllConnections();
+        current.server.close();
+        await current.worker.close();
       },
-    });
+      restart: async () => {
+        // As SIGTERM does (packages/runtime): stop taking connections, answer what is in flight with
+        // `Connection: close`, close idle sockets, finish, close; then a fresh worker on the same port.
+        const { server, worker } = current;
+        server.prependListener('request', (_req, res) => {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+        });
+        worker.deps.sessions.drain();
+        const closed = new Promise((r) => server.close(r));
+        server.closeIdleConnections();
+        await closed;
+        await worker.close();
+        current = await boot(Number(new URL(handle.url).port));
+        handle.deps = current.worker.deps;
+      },
+    };
+    workerHandles.push(handle);
   }
   const workerUrl = workerUrls.join(',');
 

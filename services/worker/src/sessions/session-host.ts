@@ -1,7 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { InternalClaims, TargetInstallation } from '@switchboard/mcp';
+import {
+  type InternalClaims,
+  RESTORE_SESSION_HEADER,
+  SESSION_MISSING_HEADER,
+  type SessionIds,
+  type SessionInit,
+  type TargetInstallation,
+} from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.ts';
@@ -32,6 +38,8 @@ export interface SessionHostOptions {
   idleMillis?: number;
   /** Calls one user may have in flight on this worker. */
   maxCallsPerUser?: number;
+  /** Issues session ids that carry their restore record, and checks them when a gateway restores one. */
+  sessionIds: SessionIds;
 }
 
 class NotFound extends Error {}
@@ -82,6 +90,19 @@ export class SessionHost {
       return;
     }
     const requestId = (req.body as { id?: unknown }).id;
+    // A gateway bringing back a session whose worker restarted or died: same id, same user, same endpoint.
+    const restoring = req.get(RESTORE_SESSION_HEADER);
+    if (restoring) {
+      const record = this.opts.sessionIds.verify(restoring);
+      if (!record || record.sub !== claims.sub || record.scope !== scope) return notFound(res);
+      const existing = this.sessions.get(restoring);
+      if (existing) {
+        // Restored already (by another gateway replica): nothing to do, unless it is someone else's.
+        if (existing.userId !== claims.sub || existing.scope !== scope) return notFound(res);
+        res.status(200).json({ jsonrpc: '2.0', id: requestId ?? null, result: { restored: false } });
+        return;
+      }
+    }
     let session: InstallationSession | AggregateSession;
     try {
       session = claims.mode === 'aggregate' ? this.aggregate(claims) : await this.single(claims);
@@ -92,7 +113,13 @@ export class SessionHost {
       return;
     }
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () =>
+        restoring ??
+        this.opts.sessionIds.create({
+          sub: claims.sub,
+          scope,
+          init: (req.body as { params: SessionInit }).params,
+        }),
       onsessioninitialized: (id) => {
         this.sessions.set(id, { userId: claims.sub, scope, transport, session, lastSeen: Date.now() });
       },
@@ -103,6 +130,15 @@ export class SessionHost {
     };
     await session.server.connect(transport);
     await transport.handleRequest(req, res, req.body);
+  }
+
+  /**
+   * Shutting down: ends every session's standalone SSE stream, so no idle stream holds the drain open.
+   * Clients reconnect it, and the gateway starts the session again on another worker. Calls in flight
+   * carry on to their answers.
+   */
+  drain(): void {
+    for (const { transport } of this.sessions.values()) transport.closeStandaloneSSEStream();
   }
 
   async close(): Promise<void> {
@@ -213,5 +249,6 @@ function rpcError(code: number, message: string, id: unknown) {
 }
 
 function notFound(res: Response): void {
+  res.setHeader(SESSION_MISSING_HEADER, '1');
   res.status(404).json(rpcError(-32001, 'Session not found', null));
 }

@@ -1,0 +1,85 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** The initialize parameters a restored session is started with again. */
+export interface SessionInit {
+  protocolVersion: string;
+  capabilities: Record<string, unknown>;
+  clientInfo: { name: string; version: string; title?: string };
+}
+
+/** What a worker needs to bring a session back after the worker that held it restarted or died. */
+export interface RestorableSession {
+  /** The user who started it, and the endpoint (`installation:<id>` or `aggregate:<selector>`). */
+  sub: string;
+  scope: string;
+  init: SessionInit;
+}
+
+/** Gateway to worker: "start this session again under this id" (on an initialize request). */
+export const RESTORE_SESSION_HEADER = 'x-switchboard-restore-session';
+/** Worker to gateway, on a 404: the session id is unknown here (not some other 404). */
+export const SESSION_MISSING_HEADER = 'x-switchboard-session-missing';
+
+const MAX_FIELD = 100;
+
+/**
+ * Worker session ids that carry their own restore record: `<payload, base64url JSON>.<HMAC>`, the
+ * payload holding a random part, the user, the endpoint and the client's initialize parameters. A
+ * worker that does not hold the session (it restarted, or took over from a dead one) can recreate it
+ * from the id alone, so a worker restart costs clients nothing and gateways still keep no state. The
+ * MAC (keyed by the internal secret) means only our workers' ids are restored, and only for their user.
+ */
+export class SessionIds {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = createHmac('sha256', secret).update('switchboard session ids').digest();
+  }
+
+  create(session: RestorableSession): string {
+    const { protocolVersion, capabilities, clientInfo } = session.init;
+    const record = {
+      r: randomBytes(12).toString('base64url'),
+      sub: session.sub,
+      scope: session.scope,
+      init: {
+        protocolVersion: String(protocolVersion).slice(0, 32),
+        // Client capabilities are small flags; anything large is not worth carrying in every request.
+        capabilities: JSON.stringify(capabilities ?? {}).length <= 400 ? (capabilities ?? {}) : {},
+        clientInfo: {
+          name: String(clientInfo?.name ?? 'client').slice(0, MAX_FIELD),
+          version: String(clientInfo?.version ?? '0').slice(0, MAX_FIELD),
+          ...(clientInfo?.title ? { title: String(clientInfo.title).slice(0, MAX_FIELD) } : {}),
+        },
+      },
+    };
+    const payload = Buffer.from(JSON.stringify(record)).toString('base64url');
+    return `${payload}.${this.mac(payload)}`;
+  }
+
+  /** The restore record of an id this deployment issued, or undefined. */
+  verify(id: string): RestorableSession | undefined {
+    const [payload, mac, extra] = id.split('.');
+    if (!payload || !mac || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.mac(payload));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    return SessionIds.peek(id);
+  }
+
+  /** Reads the record without checking it (the gateway builds the initialize; the worker checks). */
+  static peek(id: string): RestorableSession | undefined {
+    try {
+      const record = JSON.parse(Buffer.from(id.split('.')[0] ?? '', 'base64url').toString('utf8'));
+      if (typeof record?.sub !== 'string' || typeof record?.scope !== 'string' || !record.init)
+        return undefined;
+      return { sub: record.sub, scope: record.scope, init: record.init };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private mac(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  }
+}

@@ -1,0 +1,109 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+
+// Catalog and installation changes reach every gateway replica and worker within a second, through
+// Postgres NOTIFY: no replica keeps serving what was changed.
+
+let h: Harness;
+let token: string;
+const clients: Client[] = [];
+beforeAll(async () => {
+  h = await startHarness({ gateways: 2 });
+  await h.db.owner.query(
+    `insert into public.servers (slug, title, kind, spec)
+     select 'marked', 'Everything, marked', kind, spec || '{"env": {"SWITCHBOARD_MARK": "v1"}}'
+       from public.servers where slug = 'everything'`,
+  );
+  token = (await h.signUp()).access_token;
+  const res = await h.api('/api/v1/installations', {
+    method: 'POST',
+    token,
+    json: { server: 'marked', slug: 'marked' },
+  });
+  expect(res.status).toBe(201);
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await h?.close();
+});
+
+async function connect(gatewayUrl: string, path: string) {
+  const client = new Client({ name: 'propagation', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${gatewayUrl}${path}`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  clients.push(client);
+  return client;
+}
+
+const mark = async (client: Client, tool: string) => {
+  const result = (await client.callTool({ name: tool, arguments: {} })) as { content: { text: string }[] };
+  return /"SWITCHBOARD_MARK":\s*"(\w+)"/.exec(result.content[0]!.text)?.[1];
+};
+
+/** How long until `check` holds, polling every 20 ms; fails after 5 s. */
+async function millisUntil(check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await check().catch(() => false))) {
+    if (Date.now() - started > 5000) throw new Error('the change did not arrive within 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - started;
+}
+
+describe('changes propagate', () => {
+  it('a catalog change reaches the running server through every replica within 1 s', async () => {
+    const single = await Promise.all(h.gatewayUrls.map((g) => connect(g, '/mcp/marked')));
+    const merged = await Promise.all(h.gatewayUrls.map((g) => connect(g, '/mcp')));
+    for (const c of single) expect(await mark(c, 'get-env')).toBe('v1');
+    for (const c of merged) expect(await mark(c, 'marked__get-env')).toBe('v1');
+
+    await h.db.owner.query(
+      `update public.servers set spec = spec || '{"env": {"SWITCHBOARD_MARK": "v2"}}' where slug = 'marked'`,
+    );
+    const delays = await Promise.all([
+      ...single.map((c) => millisUntil(async () => (await mark(c, 'get-env')) === 'v2')),
+      ...merged.map((c) => millisUntil(async () => (await mark(c, 'marked__get-env')) === 'v2')),
+    ]);
+    console.log(`catalog change seen after ${delays.join(', ')} ms`);
+    for (const d of delays) expect(d).toBeLessThan(1000);
+  });
+
+  it('disabling an installation takes it away on every replica within 1 s', async () => {
+    const merged = await Promise.all(h.gatewayUrls.map((g) => connect(g, '/mcp')));
+    for (const c of merged)
+      expect((await c.listTools()).tools.some((t) => t.name === 'marked__echo')).toBe(true);
+    const patched = await h.api('/api/v1/installations/marked', {
+      method: 'PATCH',
+      token,
+      json: { enabled: false },
+    });
+    expect(patched.status).toBe(200);
+    const delays = await Promise.all([
+      ...merged.map((c) =>
+        millisUntil(async () => !(await c.listTools()).tools.some((t) => t.name === 'marked__echo')),
+      ),
+      ...h.gatewayUrls.map((g) =>
+        millisUntil(async () => {
+          const res = await fetch(`${g}/mcp/marked`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+            },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+          });
+          await res.arrayBuffer();
+          return res.status === 409;
+        }),
+      ),
+    ]);
+    console.log(`installation disabled, seen after ${delays.join(', ')} ms`);
+    for (const d of delays) expect(d).toBeLessThan(1000);
+  });
+});
