@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from '@switchboard/runtime';
-import { runConformanceSuite, startCredentialProxy, waitFor } from '@switchboard/testing';
+import { isAlive, runConformanceSuite, startCredentialProxy, waitFor } from '@switchboard/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -90,4 +92,49 @@ describe('the embedded stack with SWITCHBOARD_GATEWAYS=2', () => {
       await proxy.close();
     }
   }, 120_000);
+
+  it('a worker killed outright leaves no stdio server behind, and its sessions go on elsewhere', async () => {
+    const signUp = await fetch(`${info.gatewayUrl}/auth/v1/signup`, {
+      method: 'POST',
+      headers: { apikey: info.anonKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `orphans-${Date.now()}@example.com`, password: 'orphans password' }),
+    });
+    const { access_token: token, user } = (await signUp.json()) as {
+      access_token: string;
+      user: { id: string };
+    };
+    const install = await fetch(`${info.gatewayUrl}/api/v1/installations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ server: 'everything', slug: 'everything' }),
+    });
+    expect(install.status).toBe(201);
+    const transport = new StreamableHTTPClientTransport(new URL(`${info.gatewayUrl}/mcp/everything`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 'orphans', version: '1' });
+    await client.connect(transport);
+    try {
+      const echo = () => client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+      expect(await echo()).toMatchObject({ content: [{ text: 'Echo: hi' }] });
+      // The user's stdio server is the process working in the user's directory.
+      const userDir = path.join(dataDir, 'users', user.id);
+      let server: number | undefined;
+      for (const entry of await readdir('/proc')) {
+        if (/^\d+$/.test(entry) && (await readlink(`/proc/${entry}/cwd`).catch(() => '')) === userDir)
+          server = Number(entry);
+      }
+      expect(server).toBeDefined();
+      const stat = await readFile(`/proc/${server}/stat`, 'utf8');
+      const worker = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      process.kill(worker, 'SIGKILL');
+      await waitFor(() => !isAlive(server!), { timeoutMillis: 5000, what: 'the orphaned server to exit' });
+      // Same session, same id: it is started again on a worker that is up.
+      const sessionId = transport.sessionId;
+      expect(await echo()).toMatchObject({ content: [{ text: 'Echo: hi' }] });
+      expect(transport.sessionId).toBe(sessionId);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 });

@@ -23,6 +23,10 @@ export function createPool(url: string, opts: PoolOptions): pg.Pool {
   });
   // An idle client losing its connection (Postgres restarting) must not crash the process.
   pool.on('error', (err) => opts.onError?.(err));
+  // Nor may a checked-out one: pg-pool listens for errors only on idle clients, so a connection that
+  // dies between two queries of a transaction (Postgres shutting down) would emit an unhandled 'error'.
+  // The query in progress, or the next one, fails on its own and is handled where it was made.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

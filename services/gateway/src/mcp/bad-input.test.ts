@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -108,6 +109,33 @@ describe('malformed MCP requests', () => {
     }
     await stillServing();
   });
+});
+
+describe('slow clients', () => {
+  it('cuts off a slow-loris client after 10 s with a JSON 408, serving others meanwhile', async () => {
+    const { port } = new URL(h.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const started = Date.now();
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.write(`POST /mcp/everything HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    // One header byte a second: each arrives well inside any idle timeout, the headers never end.
+    const drip = setInterval(() => socket.writable && socket.write('X-Slow: a\r\n'), 1000);
+    try {
+      expect((await h.api('/api/v1/me', { token })).status).toBe(200);
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(9000);
+    expect(elapsed).toBeLessThan(13_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toContain('"code":"request_timeout"');
+    await stillServing();
+  }, 20_000);
 });
 
 describe('property: arbitrary bodies never crash the parsers', () => {

@@ -72,7 +72,9 @@ export function mcpRouter(deps: GatewayDeps): Router {
       // holds it, the session is started again under the same id on the worker that routing picks now
       // (the same on every replica), and the request goes on there: clients see no difference.
       const home = deps.workers.healthy().find((w) => workerTag(w.url) === parsed.tag)?.url;
-      const candidates = [...new Set([...(home ? [home] : []), ...deps.workers.ranked(target.key)])];
+      const candidates = [
+        ...new Set([...(home ? [home] : []), ...deps.workers.rankedWithFallback(target.key)]),
+      ];
       const canRestore = req.method === 'POST' || req.method === 'GET';
       for (const worker of candidates) {
         const forward = () =>
@@ -92,19 +94,25 @@ export function mcpRouter(deps: GatewayDeps): Router {
               token,
               workerSessionId: parsed.workerSessionId,
               requestId,
-            }).catch(() => false);
-            if (!restored) return void sessionNotFound(res);
-            deps.logger.info({ requestId }, 'session restored on another worker');
+            }).catch((err: Error) => `failed: ${err.message}`);
+            if (restored !== 'restored') {
+              deps.logger.warn({ requestId, worker, outcome: restored }, 'session could not be restored');
+              return void sessionNotFound(res);
+            }
+            deps.logger.info({ requestId }, 'session restored');
             await forward();
           }
           return;
         } catch (err) {
-          if (err instanceof SessionMissing) return void sessionNotFound(res);
+          if (err instanceof SessionMissing) {
+            deps.logger.warn({ requestId, worker }, 'restored session missing at once');
+            return void sessionNotFound(res);
+          }
           if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
           deps.workers.markDown(worker);
         }
       }
-      return void sessionNotFound(res);
+      throw new DomainError('unavailable', 'No worker is available; retry shortly', { 'Retry-After': '1' });
     }
     for (const worker of deps.workers.ranked(target.key)) {
       try {

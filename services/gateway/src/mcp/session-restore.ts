@@ -6,16 +6,16 @@ const TIMEOUT_MILLIS = 10_000;
  * Starts a session again on a worker that does not hold it, under the same id: an initialize with the
  * parameters the session id carries (the worker checks its signature, user and endpoint), then the
  * `initialized` notification. Afterwards the client's request is sent as if nothing had happened.
- * Returns false when the worker refuses (the id is not ours, or belongs to someone else).
+ * Says `restored`, or why not (the worker refuses an id that is not ours, or is someone else's).
  */
 export async function restoreSession(opts: {
   workerUrl: string;
   token: string;
   workerSessionId: string;
   requestId: string;
-}): Promise<boolean> {
+}): Promise<string> {
   const record = SessionIds.peek(opts.workerSessionId);
-  if (!record) return false;
+  if (!record) return 'no restore record';
   const url = new URL('/internal/mcp', opts.workerUrl);
   const headers = {
     [INTERNAL_TOKEN_HEADER]: opts.token,
@@ -30,7 +30,7 @@ export async function restoreSession(opts: {
     signal: AbortSignal.timeout(TIMEOUT_MILLIS),
   });
   await init.arrayBuffer();
-  if (init.status !== 200) return false;
+  if (init.status !== 200) return `initialize answered ${init.status}`;
   const initialized = await fetch(url, {
     method: 'POST',
     headers: {
@@ -42,5 +42,7 @@ export async function restoreSession(opts: {
     signal: AbortSignal.timeout(TIMEOUT_MILLIS),
   });
   await initialized.arrayBuffer();
-  return initialized.status === 202 || initialized.status === 200;
+  return initialized.status === 202 || initialized.status === 200
+    ? 'restored'
+    : `initialized answered ${initialized.status}`;
 }

@@ -61,6 +61,19 @@ export class WorkerPool {
     return rankNodes(key, candidates).map((n) => n.id);
   }
 
+  /**
+   * Healthy workers in rendezvous order, then the others in the same order: for a session that must
+   * go somewhere, a worker whose probe is merely stale (it just restarted) is worth a try.
+   */
+  rankedWithFallback(key: string): string[] {
+    const all = rankNodes(
+      key,
+      this.all().map((s) => ({ id: s.url })),
+    ).map((n) => n.id);
+    const healthy = new Set(this.healthy().map((s) => s.url));
+    return [...all.filter((u) => healthy.has(u)), ...all.filter((u) => !healthy.has(u))];
+  }
+
   /** A connection to the worker failed: leave it out until a probe says otherwise. */
   markDown(url: string): void {
     const state = this.states.get(url);

@@ -95,7 +95,8 @@ export class BackendManager {
 
     const crash = this.crashes.get(key);
     if (crash) {
-      const backoff = Math.min(30_000, 500 * 2 ** (crash.count - 1));
+      // The first crash in a minute restarts at once (the call waits for it); repeated ones back off.
+      const backoff = crash.count === 1 ? 0 : Math.min(30_000, 500 * 2 ** (crash.count - 2));
       const wait = crash.at + backoff - Date.now();
       if (wait > 0) {
         throw new BackendUnavailable(

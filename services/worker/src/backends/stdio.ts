@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { SecretMasker } from '@switchboard/observability';
@@ -27,6 +28,9 @@ interface StdioSpec {
   args?: string[];
   env?: Record<string, string>;
 }
+
+/** Makes the server exit when this worker is gone (see the file). */
+const ORPHAN_GUARD = fileURLToPath(new URL('./orphan-guard.cjs', import.meta.url));
 
 /**
  * Starts one MCP server from npm for one user's installation: its own process, its settings and secrets
@@ -58,7 +62,7 @@ export async function startStdioBackend(
   const secretValues = Object.values(resolved.secrets);
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [script, ...(spec.args ?? []).map((a) => render(a, values))],
+    args: ['--require', ORPHAN_GUARD, script, ...(spec.args ?? []).map((a) => render(a, values))],
     env,
     cwd: userDir,
     stderr: 'pipe',
