@@ -6,7 +6,8 @@
  * back to back, switched on and off in alternating slices so both conditions see the same machine noise.
  * Reported: the victim's p50/p99 with the hammer off and on, and their ratio (the bar: p99 at most 2x),
  * in two scenarios: the hammer on the default plan (the per-user rate limit answers most of its calls
- * with 429), and on an unlimited plan (only the workers' per-user caps stand between it and the victim).
+ * with 429), and on a plan without a rate limit or quota (only its 8 concurrent calls, and the workers'
+ * per-user caps, stand between it and the victim).
  *
  * Environment: FAIRNESS_SLICE_SECONDS (default 5), FAIRNESS_ROUNDS (default 4), HAMMER_SESSIONS (default
  * 32), VICTIM_SESSIONS (default 2). Loopback only; stops by itself.
@@ -128,10 +129,22 @@ async function main() {
       `Fairness: victim ${VICTIM_SESSIONS} sessions (call, 20 ms think), hammer ${HAMMER_SESSIONS} sessions back to back, ${ROUNDS} rounds of ${SLICE / 1000} s off / on`,
     );
     await scenario('hammer on the default plan (6000 requests/min)', bench.url, victim.token, hammer.token);
-    await bench.unlimited([hammer.userId]);
+    // No rate limit and no quota; the default plan's 8 concurrent calls still apply.
+    await bench.owner.query(
+      `insert into public.plans (id, title, requests_per_minute, daily_tool_calls, concurrent_tool_calls)
+       values ('rate-free', 'No rate limit', 100000000, 100000000, 8)`,
+    );
+    await bench.owner.query(`insert into public.user_plans (user_id, plan_id) values ($1, 'rate-free')`, [
+      hammer.userId,
+    ]);
     // Plans are cached by the gateway for 10 s: wait until the hammer is no longer limited.
     await sleep(11_000);
-    await scenario('hammer on an unlimited plan', bench.url, victim.token, hammer.token);
+    await scenario(
+      'hammer with no rate limit (8 concurrent calls, as on the default plan)',
+      bench.url,
+      victim.token,
+      hammer.token,
+    );
   } finally {
     await bench.stop();
   }

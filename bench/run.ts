@@ -205,7 +205,8 @@ async function main() {
     );
     // The load comes from one user: give that user a plan with room for it.
     await owner.query(
-      `insert into public.plans (id, title, requests_per_minute, daily_tool_calls) values ('bench', 'Benchmark', 100000000, 100000000)`,
+      `insert into public.plans (id, title, requests_per_minute, daily_tool_calls, concurrent_tool_calls)
+       values ('bench', 'Benchmark', 100000000, 100000000, 100000)`,
     );
     const signUp = async (email: string) => {
       const res = await fetch(`${stack.info.gatewayUrl}/auth/v1/signup`, {

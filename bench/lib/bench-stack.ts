@@ -70,8 +70,8 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     async unlimited(userIds) {
       if (!planCreated) {
         await owner.query(
-          `insert into public.plans (id, title, requests_per_minute, daily_tool_calls)
-           values ('bench', 'Benchmark', 100000000, 100000000) on conflict do nothing`,
+          `insert into public.plans (id, title, requests_per_minute, daily_tool_calls, concurrent_tool_calls)
+           values ('bench', 'Benchmark', 100000000, 100000000, 100000) on conflict do nothing`,
         );
         planCreated = true;
       }

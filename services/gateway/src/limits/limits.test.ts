@@ -11,7 +11,11 @@ beforeAll(async () => {
   h = await startHarness({ gateways: 2 });
   await h.db.owner.query(
     `insert into public.plans (id, title, requests_per_minute, daily_tool_calls)
-     values ('tiny', 'Tiny', 10, 3), ('steady', 'Steady', 600, 1000)`,
+     values ('tiny', 'Tiny', 10, 3), ('steady', 'Steady', 3000, 1000)`,
+  );
+  await h.db.owner.query(
+    `insert into public.plans (id, title, requests_per_minute, daily_tool_calls, concurrent_tool_calls)
+     values ('pair', 'Two at a time', 6000, 1000, 2)`,
   );
 });
 afterAll(() => h?.close());
@@ -95,8 +99,8 @@ describe('limits', () => {
     expect(rows.map((r) => r.reason)).toContain('daily_quota');
   });
 
-  it("refuse a burst beyond five seconds of the plan's rate, and hold each refusal for a second", async () => {
-    // 600 a minute is 10 a second: at most 50 at once, then 10 a second.
+  it("refuse a burst beyond a second of the plan's rate, and hold each refusal for a second", async () => {
+    // 3000 a minute is 50 a second: at most 50 at once, then 50 a second.
     const { access_token: token } = await userOnTinyPlan('steady');
     const timed = await Promise.all(
       Array.from({ length: 70 }, async () => {
@@ -109,13 +113,56 @@ describe('limits', () => {
     );
     const ok = timed.filter((t) => t.status === 200);
     const refused = timed.filter((t) => t.status === 429);
-    // Tokens trickle back at 10 a second while the burst is being served.
+    // Tokens trickle back at 50 a second while the burst is being served.
     expect(ok.length).toBeGreaterThanOrEqual(50);
-    expect(ok.length).toBeLessThanOrEqual(60);
+    expect(ok.length).toBeLessThanOrEqual(62);
     expect(refused.length).toBe(70 - ok.length);
     for (const r of refused) {
       expect(r.body).toMatchObject({ error: { code: 'rate_limited', details: { limit: 'burst' } } });
       expect(r.millis).toBeGreaterThanOrEqual(950);
     }
+  });
+
+  it("refuse tool calls beyond the plan's concurrent calls, and not count them against the quota", async () => {
+    const session = await userOnTinyPlan('pair');
+    expect(
+      (
+        await h.api('/api/v1/installations', {
+          method: 'POST',
+          token: session.access_token,
+          json: { server: 'everything', slug: 'everything' },
+        })
+      ).status,
+    ).toBe(201);
+    const client = new Client({ name: 't', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${h.gatewayUrls[0]}/mcp/everything`), {
+        requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
+      }),
+    );
+    try {
+      const slow = () =>
+        client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 1 } });
+      const results = await Promise.allSettled([slow(), slow(), slow()]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(String(refused.reason)).toMatch(/at most 2 tool calls at a time/);
+      // Its slot back, the next call goes through.
+      expect(await client.callTool({ name: 'echo', arguments: { message: 'after' } })).toMatchObject({
+        content: [{ text: 'Echo: after' }],
+      });
+    } finally {
+      await client.close();
+    }
+    await waitFor(
+      async () =>
+        (
+          await h.db.owner.query(
+            `select sum(tool_calls)::int as n from public.usage_daily where user_id = $1`,
+            [session.user.id],
+          )
+        ).rows[0].n === 3,
+      { timeoutMillis: 10_000, what: 'usage of the three calls that ran' },
+    );
   });
 });

@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 interface PlanState {
   requestsPerMinute: number;
   dailyToolCalls: number;
+  concurrentToolCalls: number;
   /** Tool calls today: Postgres's count when fetched, plus this replica's since. */
   usedToday: number;
   fetchedAt: number;
@@ -19,7 +20,7 @@ interface WindowCounter {
   pending: number;
 }
 
-export type LimitKind = 'requests_per_minute' | 'burst' | 'daily_quota';
+export type LimitKind = 'requests_per_minute' | 'burst' | 'concurrent_calls' | 'daily_quota';
 
 interface Bucket {
   tokens: number;
@@ -34,7 +35,7 @@ export interface LimitsOptions {
    * once, as fast as it can, then cannot turn the refusals themselves into load. Default 1000 ms.
    */
   refusalDelayMillis?: number;
-  /** Seconds' worth of the per-minute rate a user may spend at once (default 5). */
+  /** Seconds' worth of the per-minute rate a user may spend at once (default 1). */
   burstSeconds?: number;
   onRejected?: (limit: LimitKind, principal: Principal) => void;
 }
@@ -52,6 +53,8 @@ export class Limits {
   private readonly plans = new Map<string, PlanState>();
   private readonly windows = new Map<string, WindowCounter>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Tool calls in flight through this replica, per user and per API key. */
+  private readonly inFlight = new Map<string, number>();
   private usage = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private usageTimer: NodeJS.Timeout;
@@ -90,7 +93,7 @@ export class Limits {
       }
     }
     const perSecond = plan.requestsPerMinute / 60;
-    const capacity = Math.max(10, perSecond * (this.opts.burstSeconds ?? 5));
+    const capacity = Math.max(10, perSecond * (this.opts.burstSeconds ?? 1));
     const buckets = keys.map((key) => {
       const b = this.buckets.get(key) ?? { tokens: capacity, at: now };
       b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * perSecond);
@@ -110,6 +113,35 @@ export class Limits {
     for (const b of buckets) b.tokens -= 1;
     if (this.buckets.size > 100_000) this.buckets.delete(this.buckets.keys().next().value!);
     for (const key of keys) this.counter(key, windowStart).pending++;
+  }
+
+  /**
+   * Takes `calls` of the caller's concurrent tool calls (per user and per key, on this replica) for as
+   * long as the exchange runs; refuses (429) beyond the plan's number. Returns the release.
+   */
+  async acquireToolCalls(principal: Principal, calls: number): Promise<() => void> {
+    if (calls === 0) return () => undefined;
+    const plan = await this.planOf(principal.userId);
+    const keys = [`user:${principal.userId}`, ...(principal.apiKey ? [`key:${principal.apiKey.id}`] : [])];
+    if (keys.some((k) => (this.inFlight.get(k) ?? 0) + calls > plan.concurrentToolCalls)) {
+      await this.refuse(
+        'concurrent_calls',
+        principal,
+        1,
+        `at most ${plan.concurrentToolCalls} tool calls at a time`,
+      );
+    }
+    for (const k of keys) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + calls);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const k of keys) {
+        const n = (this.inFlight.get(k) ?? calls) - calls;
+        if (n > 0) this.inFlight.set(k, n);
+        else this.inFlight.delete(k);
+      }
+    };
   }
 
   /** Counts tool calls against the daily quota and meters them by server. */
@@ -173,6 +205,7 @@ export class Limits {
       const { rows } = await this.pool.query<{
         requests_per_minute: number;
         daily_tool_calls: number;
+        concurrent_tool_calls: number;
         used_today: string;
       }>('select * from switchboard.limits_for($1)', [userId]);
       const row = rows[0];
@@ -183,6 +216,7 @@ export class Limits {
       const state: PlanState = {
         requestsPerMinute: row?.requests_per_minute ?? Number.MAX_SAFE_INTEGER,
         dailyToolCalls: row?.daily_tool_calls ?? Number.MAX_SAFE_INTEGER,
+        concurrentToolCalls: row?.concurrent_tool_calls ?? Number.MAX_SAFE_INTEGER,
         usedToday: Number(row?.used_today ?? 0) + unsynced,
         fetchedAt: Date.now(),
       };
@@ -198,6 +232,7 @@ export class Limits {
       return {
         requestsPerMinute: Number.MAX_SAFE_INTEGER,
         dailyToolCalls: Number.MAX_SAFE_INTEGER,
+        concurrentToolCalls: Number.MAX_SAFE_INTEGER,
         usedToday: 0,
         fetchedAt: 0,
       };

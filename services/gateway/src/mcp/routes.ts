@@ -19,6 +19,15 @@ import {
 
 const MAX_BATCH = 32;
 
+interface Target {
+  mode: 'installation' | 'aggregate';
+  installations: TargetInstallation[];
+  key: string;
+  selector?: string;
+  /** Which servers the body's tool calls go to, for the quota and usage metering. */
+  toolServers: (toolNames: string[]) => Map<string, number>;
+}
+
 /**
  * `/mcp` (all of the caller's enabled installations) and `/mcp/<slug>` (one). The gateway checks who
  * is calling and what they may reach, then hands the exchange to the worker that rendezvous hashing
@@ -38,22 +47,28 @@ export function mcpRouter(deps: GatewayDeps): Router {
   });
   router.use('/mcp', express.raw({ type: () => true, limit: '4mb' }));
 
-  const route = async (
-    req: Request,
-    res: Response,
-    target: {
-      mode: 'installation' | 'aggregate';
-      installations: TargetInstallation[];
-      key: string;
-      selector?: string;
-      /** Which servers the body's tool calls go to, for the quota and usage metering. */
-      toolServers: (toolNames: string[]) => Map<string, number>;
-    },
-  ) => {
+  const route = async (req: Request, res: Response, target: Target) => {
     const principal = principalOf(res);
     const { body, requestIds, toolCalls } = validBody(req);
-    for (const [server, calls] of target.toolServers(toolCalls))
-      await deps.limits.checkToolCalls(principal, server, calls);
+    // The concurrency slot first: a call refused for it is not counted against the quota or billed.
+    const release = await deps.limits.acquireToolCalls(principal, toolCalls.length);
+    try {
+      for (const [server, calls] of target.toolServers(toolCalls))
+        await deps.limits.checkToolCalls(principal, server, calls);
+      await toWorker(req, res, target, principal, { body, requestIds });
+    } finally {
+      release();
+    }
+  };
+
+  /** The exchange to the worker that holds (or will hold) the session. */
+  const toWorker = async (
+    req: Request,
+    res: Response,
+    target: Target,
+    principal: Principal,
+    { body, requestIds }: { body: Buffer | undefined; requestIds: (string | number)[] },
+  ) => {
     const requestId = requestIdOf(req);
     const token = tokens.sign({
       sub: principal.userId,
