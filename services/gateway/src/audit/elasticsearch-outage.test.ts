@@ -114,7 +114,13 @@ describe('an Elasticsearch outage', () => {
         to: new Date(),
       });
 
+      // Events from just before the outage are the shipper's own to catch up on (it retries every 5 s
+      // after a failure); together nothing is missing, and nothing is there twice.
       const rows = await toolCallRows();
+      await waitFor(() => indexedToolCalls().length >= rows.length, {
+        timeoutMillis: 15_000,
+        what: 'the shipper to catch up',
+      });
       const indexed = indexedToolCalls().map((d) => d._id);
       expect(indexed.length).toBe(rows.length);
       expect(new Set(indexed)).toEqual(new Set(rows));
