@@ -33,6 +33,8 @@ export interface ForwardOptions {
   requestIds: (string | number)[];
   /** Reject with SessionMissing instead of passing the worker's "unknown session" 404 on. */
   restorable?: boolean;
+  /** Set on the one retry after a reused connection was reset. */
+  retried?: boolean;
 }
 
 export function forwardToWorker(opts: ForwardOptions): Promise<void> {
@@ -95,7 +97,12 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
       // A reset surfaces as 'error' and then 'close'; the 'close' handler above decides what the client sees.
       up.on('error', () => undefined);
     });
-    upstream.on('error', (err) => {
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (!answered && upstream.reusedSocket && err.code === 'ECONNRESET' && !opts.retried) {
+        // A kept-alive connection the worker closed as this request went out (its idle timeout): the
+        // worker never saw the request. Once more on a fresh connection, as Node's docs advise.
+        return forwardToWorker({ ...opts, retried: true }).then(resolve, reject);
+      }
       if (!answered) return reject(new WorkerUnreachable(err.message));
       logger.debug({ err: { message: err.message } }, 'worker stream ended abruptly');
       res.destroy();
