@@ -109,7 +109,10 @@ export function mcpRouter(deps: GatewayDeps): Router {
               token,
               workerSessionId: parsed.workerSessionId,
               requestId,
-            }).catch((err: Error) => `failed: ${err.message}`);
+            }).catch((err: Error) => {
+              // Unreachable now: the next worker in line is tried.
+              throw new WorkerUnreachable(err.message);
+            });
             if (restored !== 'restored') {
               deps.logger.warn({ requestId, worker, outcome: restored }, 'session could not be restored');
               return void sessionNotFound(res);
