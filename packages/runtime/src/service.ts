@@ -25,6 +25,14 @@ export interface LifecycleOptions {
   logger: Logger;
   /** How long in-flight requests may take to finish after a shutdown signal. */
   drainMillis?: number;
+  /**
+   * Before closing, how long kept-alive client connections may stay open (each gets its next answer
+   * with `Connection: close`). Closing an idle connection at once races a client sending on it just
+   * then, and a POST lost that way cannot be retried safely; clients drop idle connections a second
+   * before the keep-alive timeout they were told (5 s), so after this grace none is left to race.
+   * For services clients reach directly (the gateway); default 0.
+   */
+  idleGraceMillis?: number;
 }
 
 /**
@@ -61,17 +69,32 @@ export function manageLifecycle(running: RunningService, opts: LifecycleOptions)
     }, drainMillis);
     force.unref();
     running.drain?.();
-    server.close(() => {
-      clearTimeout(force);
-      close()
-        .catch((err: unknown) => logger.error({ err }, 'error while closing'))
-        .finally(() => {
-          logger.flush();
-          process.exit(code);
-        });
-    });
-    // Idle keep-alive sockets would hold close() open until they time out.
-    server.closeIdleConnections();
+    let closing = false;
+    const closeServer = () => {
+      if (closing) return;
+      closing = true;
+      server.close(() => {
+        clearTimeout(force);
+        close()
+          .catch((err: unknown) => logger.error({ err }, 'error while closing'))
+          .finally(() => {
+            logger.flush();
+            process.exit(code);
+          });
+      });
+      // Idle keep-alive sockets would hold close() open until they time out.
+      server.closeIdleConnections();
+    };
+    const grace = opts.idleGraceMillis ?? 0;
+    if (grace <= 0) return closeServer();
+    const until = Date.now() + grace;
+    const poll = setInterval(() => {
+      server.getConnections((err, open) => {
+        if (!err && open > 0 && Date.now() < until) return;
+        clearInterval(poll);
+        closeServer();
+      });
+    }, 100);
   };
 
   process.once('SIGTERM', () => stop('SIGTERM'));

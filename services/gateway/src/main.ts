@@ -29,5 +29,6 @@ manageLifecycle(
       await logging.close();
     },
   },
-  { service: 'gateway', logger },
+  // Clients reach the gateway directly: their kept-alive connections are let go, not cut (see the option).
+  { service: 'gateway', logger, idleGraceMillis: 4500 },
 );
