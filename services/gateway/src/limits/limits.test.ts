@@ -32,6 +32,10 @@ async function userOnTinyPlan(plan = 'tiny') {
 describe('limits', () => {
   it("refuse requests beyond the plan's per-minute limit, counted across replicas", async () => {
     const { access_token: token } = await userOnTinyPlan();
+    // Windows are wall-clock minutes and refusals take a second each: start where the whole test
+    // (about 6 s) fits in one window, or a new minute would reset the count half-way.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
     const statuses: number[] = [];
     for (let i = 0; i < 14; i++) {
       // Alternate replicas; give the shared counters time to sync between requests.
