@@ -9,7 +9,7 @@
  * with 429), and on a plan without a rate limit or quota (only its 8 concurrent calls, and the workers'
  * per-user caps, stand between it and the victim).
  *
- * Environment: FAIRNESS_SLICE_SECONDS (default 5), FAIRNESS_ROUNDS (default 4), HAMMER_SESSIONS (default
+ * Environment: FAIRNESS_SLICE_SECONDS (default 5), FAIRNESS_ROUNDS (default 6), HAMMER_SESSIONS (default
  * 32), VICTIM_SESSIONS (default 2). Loopback only; stops by itself.
  */
 import { fork } from 'node:child_process';
@@ -20,7 +20,7 @@ import { RawMcpSession } from './lib/mcp-session.ts';
 import { log, quantile, sleep } from './lib/stats.ts';
 
 const SLICE = Number(process.env.FAIRNESS_SLICE_SECONDS ?? 5) * 1000;
-const ROUNDS = Number(process.env.FAIRNESS_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.FAIRNESS_ROUNDS ?? 6);
 const HAMMER_SESSIONS = Number(process.env.HAMMER_SESSIONS ?? 32);
 const VICTIM_SESSIONS = Number(process.env.VICTIM_SESSIONS ?? 2);
 /** Latencies right after a switch belong to neither condition. */

@@ -11,7 +11,7 @@ beforeAll(async () => {
   h = await startHarness({ gateways: 2 });
   await h.db.owner.query(
     `insert into public.plans (id, title, requests_per_minute, daily_tool_calls)
-     values ('tiny', 'Tiny', 10, 3), ('steady', 'Steady', 3000, 1000)`,
+     values ('tiny', 'Tiny', 10, 3), ('steady', 'Steady', 6000, 1000)`,
   );
   await h.db.owner.query(
     `insert into public.plans (id, title, requests_per_minute, daily_tool_calls, concurrent_tool_calls)
@@ -103,8 +103,8 @@ describe('limits', () => {
     expect(rows.map((r) => r.reason)).toContain('daily_quota');
   });
 
-  it("refuse a burst beyond a second of the plan's rate, and hold each refusal for a second", async () => {
-    // 3000 a minute is 50 a second: at most 50 at once, then 50 a second.
+  it("refuse a burst beyond a quarter second of the plan's rate, and hold each refusal for a second", async () => {
+    // 6000 a minute is 100 a second: at most 25 at once, then 100 a second.
     const { access_token: token } = await userOnTinyPlan('steady');
     const timed = await Promise.all(
       Array.from({ length: 70 }, async () => {
@@ -117,9 +117,9 @@ describe('limits', () => {
     );
     const ok = timed.filter((t) => t.status === 200);
     const refused = timed.filter((t) => t.status === 429);
-    // Tokens trickle back at 50 a second while the burst is being served.
-    expect(ok.length).toBeGreaterThanOrEqual(50);
-    expect(ok.length).toBeLessThanOrEqual(62);
+    // Tokens trickle back at 100 a second while the burst is being served.
+    expect(ok.length).toBeGreaterThanOrEqual(25);
+    expect(ok.length).toBeLessThanOrEqual(50);
     expect(refused.length).toBe(70 - ok.length);
     for (const r of refused) {
       expect(r.body).toMatchObject({ error: { code: 'rate_limited', details: { limit: 'burst' } } });

@@ -35,7 +35,11 @@ export interface LimitsOptions {
    * once, as fast as it can, then cannot turn the refusals themselves into load. Default 1000 ms.
    */
   refusalDelayMillis?: number;
-  /** Seconds' worth of the per-minute rate a user may spend at once (default 1). */
+  /**
+   * Seconds' worth of the per-minute rate a user may spend at once (default 0.25, at least 10 requests):
+   * small enough that a user's allowance arrives spread over time, not as waves that take the machine
+   * from everyone else for a moment.
+   */
   burstSeconds?: number;
   onRejected?: (limit: LimitKind, principal: Principal) => void;
 }
@@ -93,7 +97,7 @@ export class Limits {
       }
     }
     const perSecond = plan.requestsPerMinute / 60;
-    const capacity = Math.max(10, perSecond * (this.opts.burstSeconds ?? 1));
+    const capacity = Math.max(10, perSecond * (this.opts.burstSeconds ?? 0.25));
     const buckets = keys.map((key) => {
       const b = this.buckets.get(key) ?? { tokens: capacity, at: now };
       b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * perSecond);
