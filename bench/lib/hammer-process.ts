@@ -54,7 +54,19 @@ const sessions = Array.from(
   { length: concurrency },
   () => new RawMcpSession(url, { authorization: `Bearer ${token}` }, dispatcher),
 );
-await Promise.all(sessions.map((s) => s.initialize()));
+// Opening 32 sessions at once is itself a burst the default plan refuses: do as a client honouring
+// Retry-After does.
+for (const s of sessions) {
+  for (;;) {
+    try {
+      await s.initialize();
+      break;
+    } catch (err) {
+      if (!String(err).includes('answered 429')) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
 send({ ready: true });
 await Promise.all(sessions.map(loop));
 send({ counts });

@@ -31,8 +31,9 @@ export interface LimitsOptions {
   syncMillis?: number;
   planTtlMillis?: number;
   /**
-   * How long a refusal is held before it is answered (at most the Retry-After). A client that retries at
-   * once, as fast as it can, then cannot turn the refusals themselves into load. Default 1000 ms.
+   * How long a refusal is held before it is answered (at most the Retry-After; half to all of it, at
+   * random). A client that retries at once, as fast as it can, then cannot turn the refusals themselves
+   * into load. Default 1000 ms.
    */
   refusalDelayMillis?: number;
   /**
@@ -181,7 +182,9 @@ export class Limits {
     what: string,
   ): Promise<never> {
     this.opts.onRejected?.(limit, principal);
-    const delay = Math.min(this.opts.refusalDelayMillis ?? 1000, retryAfterSeconds * 1000);
+    // Jittered, so the refusals of a client's many connections do not all come back (and retry) at once.
+    const delay =
+      Math.min(this.opts.refusalDelayMillis ?? 1000, retryAfterSeconds * 1000) * (0.5 + Math.random() / 2);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     throw new DomainError(
       'rate_limited',
