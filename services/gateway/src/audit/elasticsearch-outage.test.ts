@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElasticsearchStandIn, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -24,21 +23,8 @@ beforeAll(async () => {
   });
   const session = await h.signUp();
   userId = session.user.id;
-  expect(
-    (
-      await h.api('/api/v1/installations', {
-        method: 'POST',
-        token: session.access_token,
-        json: { server: 'everything', slug: 'everything' },
-      })
-    ).status,
-  ).toBe(201);
-  client = new Client({ name: 'traffic', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${h.url}/mcp/everything`), {
-      requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
-    }),
-  );
+  await h.install(session.access_token, 'everything');
+  client = await h.connectMcp(session.access_token, '/mcp/everything');
 });
 afterAll(async () => {
   await client?.close();

@@ -1,5 +1,3 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -61,21 +59,8 @@ describe('limits', () => {
 
   it('enforce the daily tool-call quota inside MCP sessions, and meter usage by server and day', async () => {
     const session = await userOnTinyPlan();
-    expect(
-      (
-        await h.api('/api/v1/installations', {
-          method: 'POST',
-          token: session.access_token,
-          json: { server: 'everything', slug: 'everything' },
-        })
-      ).status,
-    ).toBe(201);
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${h.url}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
-      }),
-    );
+    await h.install(session.access_token, 'everything');
+    const client = await h.connectMcp(session.access_token, '/mcp');
     try {
       for (let i = 0; i < 3; i++)
         await client.callTool({ name: 'everything__echo', arguments: { message: `${i}` } });
@@ -129,21 +114,8 @@ describe('limits', () => {
 
   it("refuse tool calls beyond the plan's concurrent calls, and not count them against the quota", async () => {
     const session = await userOnTinyPlan('pair');
-    expect(
-      (
-        await h.api('/api/v1/installations', {
-          method: 'POST',
-          token: session.access_token,
-          json: { server: 'everything', slug: 'everything' },
-        })
-      ).status,
-    ).toBe(201);
-    const client = new Client({ name: 't', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${h.gatewayUrls[0]}/mcp/everything`), {
-        requestInit: { headers: { authorization: `Bearer ${session.access_token}` } },
-      }),
-    );
+    await h.install(session.access_token, 'everything');
+    const client = await h.connectMcp(session.access_token, '/mcp/everything', h.gatewayUrls[0]);
     try {
       const slow = () =>
         client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 1 } });

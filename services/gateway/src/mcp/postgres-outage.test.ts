@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { waitFor } from '@switchboard/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -36,21 +35,8 @@ beforeAll(async () => {
   const session = await h.signUp();
   token = session.access_token;
   userId = session.user.id;
-  expect(
-    (
-      await h.api('/api/v1/installations', {
-        method: 'POST',
-        token,
-        json: { server: 'everything', slug: 'everything' },
-      })
-    ).status,
-  ).toBe(201);
-  client = new Client({ name: 't', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${h.url}/mcp/everything`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
+  await h.install(token, 'everything');
+  client = await h.connectMcp(token, '/mcp/everything');
 });
 afterAll(async () => {
   await setReachable(true).catch(() => undefined);

@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -8,7 +7,6 @@ import { type Harness, startHarness } from '../test-support/harness.ts';
 
 let h: Harness;
 let token: string;
-const clients: Client[] = [];
 beforeAll(async () => {
   h = await startHarness({ gateways: 2 });
   await h.db.owner.query(
@@ -17,28 +15,11 @@ beforeAll(async () => {
        from public.servers where slug = 'everything'`,
   );
   token = (await h.signUp()).access_token;
-  const res = await h.api('/api/v1/installations', {
-    method: 'POST',
-    token,
-    json: { server: 'marked', slug: 'marked' },
-  });
-  expect(res.status).toBe(201);
+  await h.install(token, 'marked');
 });
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-  await h?.close();
-});
+afterAll(() => h?.close());
 
-async function connect(gatewayUrl: string, path: string) {
-  const client = new Client({ name: 'propagation', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gatewayUrl}${path}`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  clients.push(client);
-  return client;
-}
+const connect = (gatewayUrl: string, path: string) => h.connectMcp(token, path, gatewayUrl);
 
 const mark = async (client: Client, tool: string) => {
   const result = (await client.callTool({ name: tool, arguments: {} })) as { content: { text: string }[] };

@@ -4,6 +4,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
 import { createApp as createAuthApp } from '@switchboard/auth/app';
 import { loadAuthEnv } from '@switchboard/auth/env';
@@ -43,6 +45,10 @@ export interface Harness {
   signUp(email?: string): Promise<Session>;
   /** `fetch` on the gateway with a bearer token. */
   api(pathname: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  /** Installs a catalog server for the token's user (slug defaults to the server's); throws unless 201. */
+  install(token: string, server: string, slug?: string): Promise<void>;
+  /** An MCP SDK client connected to `path` (default through the first gateway), closed by `close()`. */
+  connectMcp(token: string, path: string, gatewayUrl?: string): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -202,6 +208,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   }
   const gateway = gateways[0]!;
 
+  const mcpClients: Client[] = [];
   const supabase = () =>
     createClient(url, anonKey, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
@@ -228,6 +235,24 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (error || !data.session) throw error ?? new Error('no session');
       return data.session;
     },
+    async install(token, server, slug = server) {
+      const res = await fetch(`${url}/api/v1/installations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ server, slug }),
+      });
+      if (res.status !== 201) throw new Error(`install ${server}: ${res.status} ${await res.text()}`);
+    },
+    async connectMcp(token, path, gatewayUrl = url) {
+      const client = new Client({ name: 'test', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${gatewayUrl}${path}`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      mcpClients.push(client);
+      return client;
+    },
     api(pathname, init = {}) {
       const { token, json, headers, ...rest } = init;
       return fetch(`${url}${pathname}`, {
@@ -241,6 +266,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       });
     },
     async close() {
+      await Promise.all(mcpClients.map((c) => c.close().catch(() => undefined)));
       for (const s of servers) s.closeAllConnections();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       for (const g of gateways) await g.close();
