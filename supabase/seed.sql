@@ -2,7 +2,8 @@
 -- entry that exists is left as it is, so an operator's edits to a seeded entry survive restarts.
 --
 -- Template variables in stdio `args`/`env` and remote `headers`: {{settings.NAME}}, {{secrets.NAME}},
--- and {{user.dir}} (the worker's private working directory for the calling user).
+-- {{installation.dir}} (a directory private to one installation: no other installation, not even the same
+-- user's, can see it) and {{user.dir}} (a directory the user's installations that ask for it share, on purpose).
 
 insert into public.servers (slug, title, description, kind, spec, config_schema, tags) values
 (
@@ -16,9 +17,9 @@ insert into public.servers (slug, title, description, kind, spec, config_schema,
 ),
 (
   'memory', 'Memory',
-  'A knowledge graph the assistant can write to and read back. One file per user.',
+  'A knowledge graph the assistant can write to and read back. One file per installation.',
   'stdio',
-  '{"package": "@modelcontextprotocol/server-memory", "version": "2026.8.31", "env": {"MEMORY_FILE_PATH": "{{user.dir}}/memory.jsonl"}}',
+  '{"package": "@modelcontextprotocol/server-memory", "version": "2026.8.31", "env": {"MEMORY_FILE_PATH": "{{installation.dir}}/memory.jsonl"}}',
   '[]',
   '{productivity}'
 ),
@@ -26,7 +27,7 @@ insert into public.servers (slug, title, description, kind, spec, config_schema,
   'filesystem', 'Filesystem',
   'Read and write files in a private directory of your own on the worker.',
   'stdio',
-  '{"package": "@modelcontextprotocol/server-filesystem", "version": "2026.8.31", "args": ["{{user.dir}}"]}',
+  '{"package": "@modelcontextprotocol/server-filesystem", "version": "2026.8.31", "args": ["{{installation.dir}}"]}',
   '[]',
   '{files}'
 ),

@@ -33,6 +33,16 @@ create extension if not exists "uuid-ossp" with schema extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
 
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+-- A new Supabase project's default privileges, set once when the platform is first laid down (a later
+-- migration may take them back, and re-running this file on every start must not hand them out again).
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_default_acl
+                 where defaclnamespace = 'public'::regnamespace and defaclrole = current_user::regrole) then
+    alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+  end if;
+end
+$$;

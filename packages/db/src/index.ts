@@ -6,3 +6,4 @@ export * from './embedded.ts';
 export * from './migrations.ts';
 export * from './paths.ts';
 export * from './pool.ts';
+export * from './security-lint.ts';

@@ -77,7 +77,11 @@ export function toHttpError(
     return { status: 400, body: envelope('invalid_json', 'The request body is not valid JSON'), headers: {} };
   }
   if (type === 'entity.too.large') {
-    return { status: 413, body: envelope('payload_too_large', 'The request body is too large'), headers: {} };
+    return {
+      status: 413,
+      body: envelope('payload_too_large', `The request body is too large: ${bodyLimitOf(err)}`),
+      headers: {},
+    };
   }
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return {
@@ -87,6 +91,35 @@ export function toHttpError(
     };
   }
   return { status: 500, body: envelope('internal_error', 'Internal error'), headers: {} };
+}
+
+/** body-parser's limit in words: "at most 1 MiB". */
+export function bodyLimitOf(err: unknown): string {
+  const limit = Number((err as { limit?: unknown })?.limit);
+  if (!Number.isFinite(limit) || limit <= 0) return 'it exceeds the limit';
+  const units: [number, string][] = [
+    [1024 * 1024, 'MiB'],
+    [1024, 'KiB'],
+  ];
+  for (const [size, unit] of units)
+    if (limit >= size) return `at most ${Number((limit / size).toFixed(1))} ${unit}`;
+  return `at most ${limit} bytes`;
+}
+
+/**
+ * Refuses a request whose body is not JSON with 415, naming the type expected, before any parser sees
+ * it (a form or text body would otherwise reach validation as "undefined"). Requests without a body pass.
+ */
+export function requireJsonBody(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.is(['application/json', '+json']) === false) {
+      const got = (req.headers['content-type'] ?? 'no Content-Type').split(';')[0]!.slice(0, 100);
+      return next(
+        new DomainError('unsupported_media_type', `Send the body as application/json (got ${got})`),
+      );
+    }
+    next();
+  };
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {

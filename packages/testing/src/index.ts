@@ -1,3 +1,4 @@
+export * from './auth-challenges.ts';
 export * from './cluster.ts';
 export * from './conformance.ts';
 export * from './credential-proxy.ts';

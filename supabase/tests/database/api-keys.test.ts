@@ -95,13 +95,28 @@ describe('API keys', () => {
     expect(audit.rows.map((r) => r.action)).toEqual(['api_key.created', 'api_key.revoked']);
   });
 
-  it('record last use in batches', async () => {
+  it('record the time of each use, never a use after revocation', async () => {
     const { rows } = await sql.query(alice, `select public.create_api_key('ci') as r`);
-    await gateway.query('select switchboard.touch_api_keys($1)', [[rows[0].r.key.id]]);
-    const after = await sql.query(alice, 'select last_used_at from public.api_keys where id = $1', [
-      rows[0].r.key.id,
+    const id = rows[0].r.key.id as string;
+    const lastUsed = async () =>
+      (await sql.query(alice, 'select last_used_at, revoked_at from public.api_keys where id = $1', [id]))
+        .rows[0];
+    const usedAt = new Date(Date.now() - 5000).toISOString();
+    await gateway.query('select switchboard.record_api_key_uses($1)', [{ [id]: usedAt }]);
+    expect((await lastUsed()).last_used_at.toISOString()).toBe(usedAt);
+    // A use written late, after the key was revoked: its own time stands, earlier than the revocation.
+    const beforeRevocation = new Date(Date.now() - 1000).toISOString();
+    await sql.query(alice, 'select public.revoke_api_key($1)', [id]);
+    await gateway.query('select switchboard.record_api_key_uses($1)', [{ [id]: beforeRevocation }]);
+    const revoked = await lastUsed();
+    expect(revoked.last_used_at.toISOString()).toBe(beforeRevocation);
+    expect(revoked.last_used_at.getTime()).toBeLessThanOrEqual(revoked.revoked_at.getTime());
+    // A use stamped after the revocation is not recorded; nor is an older one over a newer.
+    await gateway.query('select switchboard.record_api_key_uses($1)', [
+      { [id]: new Date(revoked.revoked_at.getTime() + 1000).toISOString() },
     ]);
-    expect(after.rows[0].last_used_at).not.toBeNull();
+    await gateway.query('select switchboard.record_api_key_uses($1)', [{ [id]: usedAt }]);
+    expect((await lastUsed()).last_used_at.toISOString()).toBe(beforeRevocation);
   });
 
   const bad: [string, unknown[], RegExp][] = [

@@ -1,3 +1,4 @@
+import { requireJsonBody } from '@switchboard/runtime';
 import express, { Router } from 'express';
 import { auditRouter } from '../audit/routes.ts';
 import { authenticate } from '../auth/authenticate.ts';
@@ -30,7 +31,9 @@ export function apiRouter(deps: GatewayDeps): Router {
     await deps.limits.checkRequest(principalOf(res));
     next();
   });
-  router.use(express.json({ limit: '1mb', strict: true }));
+  router.use(requireJsonBody());
+  // Not strict: a bare JSON string or number parses, and validation then says what shape is expected.
+  router.use(express.json({ limit: '1mb', strict: false }));
 
   spec.add({
     method: 'get',

@@ -3,10 +3,8 @@ import { z } from 'zod';
 /** Shapes shared by the REST API's routers: request validation and the OpenAPI document. */
 export const slug = z
   .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/,
-    'must be 1 to 64 lowercase letters, digits or inner hyphens',
-  );
+  .regex(/^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$/, 'must be 1 to 64 lowercase letters, digits or inner hyphens')
+  .describe('must be 1 to 64 lowercase letters, digits or inner hyphens');
 const tag = z.string().min(1).max(64);
 const tags = z.array(tag).max(20);
 const settingValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);

@@ -40,7 +40,8 @@ export interface ApiKeyVerifierOptions {
 export class ApiKeyVerifier {
   private readonly cache = new LRUCache<string, CacheEntry>({ max: 50_000 });
   private readonly hashById = new LRUCache<string, string>({ max: 50_000 });
-  private readonly used = new Set<string>();
+  /** Key id → when it was last used, not yet written. */
+  private readonly used = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
   private readonly ttl: number;
   private readonly fallbackTtl: number;
@@ -83,7 +84,8 @@ export class ApiKeyVerifier {
       throw new AuthFailure('expired_api_key', 'The API key has expired', row.owner_id, row.id);
     }
     if (row.banned) throw new AuthFailure('user_disabled', 'The account is disabled', row.owner_id, row.id);
-    this.used.add(row.id);
+    // The time of use, recorded later in a batch (never the batch's own time).
+    this.used.set(row.id, new Date(this.now()).toISOString());
     const email = row.email ?? '';
     return {
       userId: row.owner_id,
@@ -127,10 +129,10 @@ export class ApiKeyVerifier {
 
   private async touch(): Promise<void> {
     if (this.used.size === 0) return;
-    const ids = [...this.used];
+    const uses = Object.fromEntries(this.used);
     this.used.clear();
-    await this.pool.query('select switchboard.touch_api_keys($1)', [ids]).catch(() => {
-      for (const id of ids) this.used.add(id);
+    await this.pool.query('select switchboard.record_api_key_uses($1)', [JSON.stringify(uses)]).catch(() => {
+      for (const [id, at] of Object.entries(uses)) if (!this.used.has(id)) this.used.set(id, at);
     });
   }
 }

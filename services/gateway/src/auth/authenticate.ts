@@ -4,6 +4,7 @@ import { DomainError } from '@switchboard/runtime';
 import type { Request, RequestHandler } from 'express';
 import type { GatewayMetrics } from '../metrics.ts';
 import { ApiKeyVerifier } from './api-key-verifier.ts';
+import { bearerChallenge } from './challenge.ts';
 import type { JwtVerifier } from './jwt-verifier.ts';
 import { AuthFailure } from './principal.ts';
 
@@ -50,8 +51,12 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       }
       const challenge =
         err.reason === 'missing_token'
-          ? `Bearer resource_metadata="${deps.resourceMetadataUrl}"`
-          : `Bearer resource_metadata="${deps.resourceMetadataUrl}", error="invalid_token", error_description="${err.message}"`;
+          ? bearerChallenge({ resource_metadata: deps.resourceMetadataUrl })
+          : bearerChallenge({
+              resource_metadata: deps.resourceMetadataUrl,
+              error: 'invalid_token',
+              error_description: err.message,
+            });
       next(
         new DomainError(
           'unauthenticated',

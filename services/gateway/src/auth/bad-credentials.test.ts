@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto';
 import { request } from 'node:http';
-import { waitFor } from '@switchboard/testing';
+import { parseWwwAuthenticate, waitFor } from '@switchboard/testing';
 import { generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -48,6 +48,44 @@ function unsigned(header: object, payload: object): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${b64(header)}.${b64(payload)}.`;
 }
+
+describe('every challenge', () => {
+  it('is valid RFC 9110 header syntax (a strict parser reads it back)', async () => {
+    // The parser is strict: the challenge the gateway used to send, with unescaped inner quotes, fails.
+    expect(() =>
+      parseWwwAuthenticate('Bearer error="invalid_token", error_description="must be "Bearer <token>""'),
+    ).toThrow(/invalid WWW-Authenticate/);
+    const metadata = `${h.url}/.well-known/oauth-protected-resource`;
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic YTpi' },
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer a b' },
+      { authorization: 'Bearer "quoted\\"' },
+      { authorization: `Bearer eyJ${'a'.repeat(9000)}` },
+      { authorization: 'Bearer not-a-jwt' },
+      { authorization: `Bearer swb_${'x'.repeat(40)}` },
+      { authorization: `Bearer ${good.slice(0, -12)}` },
+    ];
+    for (const path of ['/api/v1/me', '/mcp', '/mcp/everything']) {
+      for (const headers of attempts) {
+        const res = await fetch(`${h.url}${path}`, { method: 'POST', headers });
+        expect(res.status).toBe(401);
+        const header = res.headers.get('www-authenticate')!;
+        const [challenge, ...more] = parseWwwAuthenticate(header);
+        expect(more).toEqual([]);
+        expect(challenge!.scheme).toBe('Bearer');
+        expect(challenge!.params.resource_metadata).toBe(metadata);
+        if (headers.authorization) {
+          expect(challenge!.params.error).toBe('invalid_token');
+          expect(challenge!.params.error_description).toBe(
+            ((await res.json()) as { error: { message: string } }).error.message,
+          );
+        }
+      }
+    }
+  });
+});
 
 describe('bad access tokens', () => {
   const cases: [string, () => Promise<string> | string, string][] = [

@@ -1,9 +1,13 @@
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
+
+const require = createRequire(import.meta.url);
 
 // The MCP endpoints end to end, with the real SDK client, the real gateway and worker, and the real
 // server-everything from npm running as each user's own stdio process.
@@ -89,6 +93,39 @@ describe('/mcp/<slug>', () => {
     expect(text(await a.callTool({ name: 'echo', arguments: { message: 'hi there' } }))).toContain(
       'hi there',
     );
+  });
+
+  it("shows each error's message once, as the server wrote it", async () => {
+    const a = await connect('/mcp/everything', alice);
+    const agg = await connect('/mcp', alice);
+    const messageOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (err: Error) => err.message,
+      );
+    // server-everything has no completions for this: the backend answers "Method not found" itself.
+    expect(await messageOf(a.request({ method: 'nonexistent/method' }, ResultSchema))).toBe(
+      'MCP error -32601: Method not found',
+    );
+    expect(await messageOf(agg.readResource({ uri: 'sb-nope+test://x' }))).toMatch(
+      /^MCP error -32602: Unknown resource/,
+    );
+    // The same message a client connected straight to the server sees (server-everything itself
+    // writes its prompt errors with the SDK's prefix in them: that is its own message).
+    const direct = new Client({ name: 'direct', version: '1.0.0' });
+    await direct.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'stdio'],
+      }),
+    );
+    try {
+      const straight = await messageOf(direct.getPrompt({ name: 'no-such-prompt' }));
+      expect(straight).toMatch(/^MCP error -32602: /);
+      expect(await messageOf(a.getPrompt({ name: 'no-such-prompt' }))).toBe(straight);
+    } finally {
+      await direct.close();
+    }
   });
 
   it('passes progress notifications through', async () => {
@@ -202,5 +239,56 @@ describe('/mcp/<slug>', () => {
       expect(res.status, sid).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
     }
+  });
+});
+
+describe('working directories', () => {
+  it('give each installation its own, and share the user directory only where an entry asks', async () => {
+    await h.db.owner.query(
+      `insert into public.servers (slug, title, kind, spec, config_schema) values ('dirs', 'Dirs', 'stdio', $1, '[]')`,
+      [
+        {
+          package: '@modelcontextprotocol/server-everything',
+          version: '2026.8.31',
+          args: ['stdio'],
+          env: { OWN_DIR: '{{installation.dir}}', SHARED_DIR: '{{user.dir}}' },
+        },
+      ],
+    );
+    const envOf = async (slug: string, token: string) => {
+      const res = await h.api('/api/v1/installations', {
+        method: 'POST',
+        token,
+        json: { server: 'dirs', slug },
+      });
+      expect(res.status).toBe(201);
+      const client = await connect(`/mcp/${slug}`, token);
+      return JSON.parse(text(await client.callTool({ name: 'get-env', arguments: {} }))) as Record<
+        string,
+        string
+      >;
+    };
+    const [one, two, other] = [
+      await envOf('dirs-one', alice),
+      await envOf('dirs-two', alice),
+      await envOf('dirs-one', bob),
+    ];
+    for (const env of [one, two, other]) {
+      expect(env.HOME).toBe(env.OWN_DIR);
+      expect(env.OWN_DIR).toMatch(/\/installations\/[0-9a-f-]{36}$/);
+    }
+    // No installation's directory is inside another's or inside the shared one.
+    const own = [one.OWN_DIR!, two.OWN_DIR!, other.OWN_DIR!];
+    expect(new Set(own).size).toBe(3);
+    for (const a of own)
+      for (const b of [...own, one.SHARED_DIR!]) if (a !== b) expect(a.startsWith(`${b}/`)).toBe(false);
+    expect(one.SHARED_DIR).toBe(two.SHARED_DIR);
+    expect(other.SHARED_DIR).not.toBe(one.SHARED_DIR);
+    // The seeded servers that keep files use a directory of their own.
+    const { rows } = await h.db.owner.query(
+      `select spec::text as spec from public.servers where slug in ('memory', 'filesystem')`,
+    );
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.spec).toContain('{{installation.dir}}');
   });
 });

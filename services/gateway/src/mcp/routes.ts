@@ -1,8 +1,9 @@
 import { InternalTokens, splitName, type TargetInstallation } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
-import { DomainError, toHttpError } from '@switchboard/runtime';
+import { bodyLimitOf, DomainError, toHttpError } from '@switchboard/runtime';
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
 import { assertInScope } from '../api/access.ts';
+import { slug as slugSchema } from '../api/schemas.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { type Principal, principalOf } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
@@ -171,6 +172,9 @@ export function mcpRouter(deps: GatewayDeps): Router {
   router.all('/mcp/:slug', async (req, res) => {
     const principal = principalOf(res);
     const slug = String(req.params.slug);
+    // Checked before anything is looked up: a slug that cannot exist never reaches the database.
+    if (!slugSchema.safeParse(slug).success)
+      throw new DomainError('validation_failed', `/mcp/<slug>: the slug ${slugSchema.description}`);
     assertInScope(principal, slug);
     const installation = (await directory.list(principal)).find((i) => i.slug === slug);
     if (!installation) throw new DomainError('not_found', `no installation ${slug.slice(0, 64)}`);
@@ -204,6 +208,14 @@ function validBody(req: Request): {
   toolCalls: string[];
 } {
   if (req.method !== 'POST') return { body: undefined, requestIds: [], toolCalls: [] };
+  if (req.is('application/json') !== 'application/json') {
+    const got = (req.headers['content-type'] ?? 'no Content-Type').split(';')[0]!.slice(0, 100);
+    throw new JsonRpcError(
+      415,
+      -32000,
+      `Unsupported Media Type: send Content-Type: application/json (got ${got})`,
+    );
+  }
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   let parsed: unknown;
   try {
@@ -254,9 +266,11 @@ function jsonRpcErrors(): ErrorRequestHandler {
     }
     const type = (err as { type?: string })?.type;
     if (type === 'entity.too.large') {
-      return void res
-        .status(413)
-        .json({ jsonrpc: '2.0', error: { code: -32600, message: 'Request too large' }, id: null });
+      return void res.status(413).json({
+        jsonrpc: '2.0',
+        error: { code: -32600, message: `Request too large: ${bodyLimitOf(err)}` },
+        id: null,
+      });
     }
     if (err instanceof DomainError && err.code === 'rate_limited') {
       // Inside MCP, a limit is a JSON-RPC error too, with the HTTP status and Retry-After clients expect.

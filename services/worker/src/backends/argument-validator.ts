@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ValidateFunction } from 'ajv';
 
 // Ajv ships CommonJS classes; loading them with require keeps their constructors callable under NodeNext.
@@ -21,7 +20,9 @@ const ajvDraft7 = new AjvDraft7(options);
 
 /**
  * Tool arguments are checked against the tool's own input schema before they reach the server, so a
- * malformed call is refused with a clear error instead of reaching code that may not expect it. A tool
+ * malformed call is refused with a clear error instead of reaching code that may not expect it. The
+ * refusal is a tool execution error (`isError`), as MCP 2025-11-25 asks for input validation errors, so a
+ * model sees it and can correct its call. A tool
  * whose schema cannot be compiled is passed through unchecked (the server still validates).
  */
 export class ArgumentValidator {
@@ -36,18 +37,16 @@ export class ArgumentValidator {
     return this.validators.size > 0;
   }
 
-  check(tool: string, args: unknown): void {
+  /** The problem with `args`, in words a model can act on, or undefined when they match. */
+  check(tool: string, args: unknown): string | undefined {
     const validate = this.validators.get(tool);
-    if (!validate) return;
-    if (validate(args ?? {})) return;
+    if (!validate) return undefined;
+    if (validate(args ?? {})) return undefined;
     const first = validate.errors?.[0];
     const where = first?.instancePath ? `arguments${first.instancePath.replaceAll('/', '.')}` : 'arguments';
     // No tool name in the message: the backend's name differs from the prefixed one an aggregate
     // (`/mcp`) client called, and the client knows which call this answers.
-    throw new McpError(
-      ErrorCode.InvalidParams,
-      `Invalid arguments: ${where} ${first?.message ?? 'do not match the tool input schema'}`,
-    );
+    return `Invalid arguments: ${where} ${first?.message ?? 'do not match the tool input schema'}`;
   }
 }
 

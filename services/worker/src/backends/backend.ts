@@ -123,10 +123,10 @@ export class Backend {
   }
 
   /**
-   * Refuses a tool call whose arguments do not match the tool's input schema. The schemas are read
-   * once per backend (and again when the server says its tools changed).
+   * What is wrong with a tool call's arguments against the tool's input schema, or undefined when
+   * nothing is. The schemas are read once per backend (and again when the server says its tools changed).
    */
-  async checkToolArguments(tool: string, args: unknown): Promise<void> {
+  async checkToolArguments(tool: string, args: unknown): Promise<string | undefined> {
     if (!this.arguments.loaded) {
       const tools: { name: string; inputSchema?: unknown }[] = [];
       let cursor: string | undefined;
@@ -141,7 +141,7 @@ export class Backend {
       }
       this.arguments.load(tools);
     }
-    this.arguments.check(tool, args);
+    return this.arguments.check(tool, args);
   }
 
   closeWhenIdle(): void {

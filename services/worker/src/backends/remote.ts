@@ -28,6 +28,7 @@ export async function startRemoteBackend(
     settings: resolved.settings,
     secrets: resolved.secrets,
     userDir: '',
+    installationDir: '',
   });
   const fetchImpl = guardedFetch(deps.allowPrivateNetworks);
 

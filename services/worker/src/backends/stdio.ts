@@ -35,7 +35,7 @@ const ORPHAN_GUARD = fileURLToPath(new URL('./orphan-guard.cjs', import.meta.url
 /**
  * Starts one MCP server from npm for one user's installation: its own process, its settings and secrets
  * as environment variables (and nothing of the worker's own environment beyond PATH and locale), its
- * working directory private to the user, stderr logged with the user's secret values masked.
+ * working directory private to the installation, stderr logged with the user's secret values masked.
  */
 export async function startStdioBackend(
   key: string,
@@ -44,12 +44,21 @@ export async function startStdioBackend(
 ): Promise<Backend> {
   const spec = resolved.server.spec as unknown as StdioSpec;
   const { script } = await deps.packages.resolve(spec.package, spec.version, spec.bin);
-  const userDir = path.join(deps.dataDir, 'users', resolved.owner_id);
-  await mkdir(userDir, { recursive: true, mode: 0o700 });
-  const values: TemplateValues = { settings: resolved.settings, secrets: resolved.secrets, userDir };
+  // Each installation works in a directory of its own; `{{user.dir}}` is a sibling shared on purpose.
+  const ownerDir = path.join(deps.dataDir, 'users', resolved.owner_id);
+  const installationDir = path.join(ownerDir, 'installations', resolved.installation_id);
+  const userDir = path.join(ownerDir, 'shared');
+  await mkdir(installationDir, { recursive: true, mode: 0o700 });
+  if (JSON.stringify(spec).includes('user.dir')) await mkdir(userDir, { recursive: true, mode: 0o700 });
+  const values: TemplateValues = {
+    settings: resolved.settings,
+    secrets: resolved.secrets,
+    userDir,
+    installationDir,
+  };
 
   const env: Record<string, string> = {
-    HOME: userDir,
+    HOME: installationDir,
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     LANG: process.env.LANG ?? 'C.UTF-8',
     NODE_ENV: 'production',
@@ -64,7 +73,7 @@ export async function startStdioBackend(
     command: process.execPath,
     args: ['--require', ORPHAN_GUARD, script, ...(spec.args ?? []).map((a) => render(a, values))],
     env,
-    cwd: userDir,
+    cwd: installationDir,
     stderr: 'pipe',
   });
   const log = deps.logger.child({ server: resolved.server.slug, installation: resolved.slug });

@@ -1,16 +1,22 @@
-/** Values a catalog entry's templates may use: `{{settings.NAME}}`, `{{secrets.NAME}}`, `{{user.dir}}`. */
+/**
+ * Values a catalog entry's templates may use: `{{settings.NAME}}`, `{{secrets.NAME}}`,
+ * `{{installation.dir}}` (private to one installation) and `{{user.dir}}` (shared by the user's
+ * installations whose entries ask for it, on purpose).
+ */
 export interface TemplateValues {
   settings: Record<string, unknown>;
   secrets: Record<string, string>;
   userDir: string;
+  installationDir: string;
 }
 
-const PLACEHOLDER = /\{\{\s*(settings|secrets|user)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*(settings|secrets|user|installation)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 /** Fills in a template string. A setting or secret that is not set renders as the empty string. */
 export function render(template: string, values: TemplateValues): string {
   return template.replace(PLACEHOLDER, (_m, scope: string, name: string) => {
     if (scope === 'user') return name === 'dir' ? values.userDir : '';
+    if (scope === 'installation') return name === 'dir' ? values.installationDir : '';
     const source = scope === 'settings' ? values.settings : values.secrets;
     const value = source[name];
     return value === undefined || value === null ? '' : String(value);

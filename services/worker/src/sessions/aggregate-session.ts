@@ -9,7 +9,6 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   type Notification,
   ReadResourceRequestSchema,
   type RequestId,
@@ -22,6 +21,7 @@ import {
 import { namespacedName, namespacedUri, splitName, splitUri } from '@switchboard/mcp';
 import type { Logger } from 'pino';
 import type { Backend, BackendListener } from '../backends/backend.ts';
+import { ClientError } from '../backends/client-error.ts';
 import type { ToolCallObserver } from './call-observer.ts';
 import { callHealth, toClientError } from './errors.ts';
 import { type Extra, forwardToBackend } from './forward.ts';
@@ -218,7 +218,7 @@ export class AggregateSession {
     const split = splitName(name);
     const member = split && this.members.get(split.slug);
     if (!split || !member)
-      throw new McpError(
+      throw new ClientError(
         ErrorCode.InvalidParams,
         `Unknown name ${name.slice(0, 200)}: expected <installation>__<name>`,
       );
@@ -229,7 +229,7 @@ export class AggregateSession {
     const split = splitUri(uri);
     const member = split && this.members.get(split.slug);
     if (!split || !member)
-      throw new McpError(ErrorCode.InvalidParams, `Unknown resource ${uri.slice(0, 200)}`);
+      throw new ClientError(ErrorCode.InvalidParams, `Unknown resource ${uri.slice(0, 200)}`);
     return { member, uri: split.uri };
   }
 

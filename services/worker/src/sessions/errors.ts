@@ -1,29 +1,30 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ClientError } from '../backends/client-error.ts';
 import { BackendUnavailable, type CallHealth } from '../backends/manager.ts';
 
 /**
  * What the client sees when a call fails: the server's own MCP errors pass through; everything else
  * becomes a short, safe message (no stack, no internal address, no secret).
  */
-export function toClientError(err: unknown, slug: string): McpError {
+export function toClientError(err: unknown, slug: string): ClientError {
   if (err instanceof McpError) {
     if (err.code === ErrorCode.ConnectionClosed) {
-      return new McpError(
+      return new ClientError(
         ErrorCode.InternalError,
         `The ${slug} server stopped unexpectedly; it will be restarted`,
       );
     }
     if (err.code === ErrorCode.RequestTimeout)
-      return new McpError(ErrorCode.RequestTimeout, `The ${slug} server did not answer in time`);
-    return err;
+      return new ClientError(ErrorCode.RequestTimeout, `The ${slug} server did not answer in time`);
+    return ClientError.passThrough(err);
   }
-  if (err instanceof BackendUnavailable) return new McpError(ErrorCode.InternalError, err.message);
+  if (err instanceof BackendUnavailable) return new ClientError(ErrorCode.InternalError, err.message);
   if ((err as Error)?.name === 'AbortError')
-    return new McpError(ErrorCode.RequestTimeout, 'The request was cancelled');
+    return new ClientError(ErrorCode.RequestTimeout, 'The request was cancelled');
   const message = err instanceof Error ? err.message : '';
   // Messages this worker writes for users start with "the <server>" or "could not install"; others are internal.
-  if (/^(the |could not install )/i.test(message)) return new McpError(ErrorCode.InternalError, message);
-  return new McpError(ErrorCode.InternalError, `The ${slug} server failed`);
+  if (/^(the |could not install )/i.test(message)) return new ClientError(ErrorCode.InternalError, message);
+  return new ClientError(ErrorCode.InternalError, `The ${slug} server failed`);
 }
 
 /**

@@ -23,7 +23,8 @@ export async function forwardToBackend(
     _meta?: Record<string, unknown>;
   };
   if (request.method === 'tools/call' && backend.client.getServerCapabilities()?.tools) {
-    await backend.checkToolArguments(String(params.name), params.arguments);
+    const problem = await backend.checkToolArguments(String(params.name), params.arguments);
+    if (problem) return { isError: true, content: [{ type: 'text', text: problem }] };
   }
   const { progressToken, ...meta } = _meta ?? {};
   const progress =

@@ -1,14 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-} from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { ResolvedInstallation } from '../../credentials/resolver.ts';
 import { Backend } from '../backend.ts';
+import { ClientError } from '../client-error.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from '../client-info.ts';
 import { guardedFetch } from '../net-guard.ts';
 import { renderRecord } from '../template.ts';
@@ -48,6 +44,7 @@ export async function startOpenApiBackend(
     settings: resolved.settings,
     secrets: resolved.secrets,
     userDir: '',
+    installationDir: '',
   });
   const byName = new Map(parsed.operations.map((op) => [op.name, op]));
 
@@ -64,7 +61,7 @@ export async function startOpenApiBackend(
   }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const op = byName.get(req.params.name);
-    if (!op) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
+    if (!op) throw new ClientError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
     const signal = AbortSignal.any([extra.signal, AbortSignal.timeout(deps.callTimeoutMillis)]);
     try {
       return await callOperation(op, req.params.arguments ?? {}, {
