@@ -148,8 +148,19 @@ describe('the Grafana dashboards', () => {
       timeoutMillis: 20_000,
       what: 'tool-call metrics scraped',
     });
-    // Rates need two samples after the burst.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Rates need two samples after the burst: wait until the last tool-call sample is in twice more.
+    const samples = async () =>
+      Math.max(
+        0,
+        ...(
+          (await query('count_over_time(switchboard_tool_calls_total[10m])')) as { value: [number, string] }[]
+        ).map((r) => Number(r.value[1])),
+      );
+    const first = await samples();
+    await waitFor(async () => (await samples()) >= first + 2, {
+      timeoutMillis: 20_000,
+      what: 'two more scrapes after the burst',
+    });
     const files = (await readdir(path.join(DASHBOARDS, 'grafana', 'dashboards'))).filter((f) =>
       f.endsWith('.json'),
     );

@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './fair-queue.ts';
 export * from './http-app.ts';
 export * from './ports.ts';
 export * from './service.ts';

@@ -7,7 +7,7 @@ import { ApiKeyVerifier } from './auth/api-key-verifier.ts';
 import { JwtVerifier } from './auth/jwt-verifier.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayEnv } from './env.ts';
-import { Limits } from './limits/limits.ts';
+import { Limits, type LimitsOptions } from './limits/limits.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { WorkerPool } from './workers/worker-pool.ts';
 
@@ -16,7 +16,7 @@ export async function buildGatewayDeps(
   env: GatewayEnv,
   logger: Logger,
   registry: Registry,
-  opts: { listen?: boolean; auditLogger?: Logger } = {},
+  opts: { listen?: boolean; auditLogger?: Logger; limits?: Omit<LimitsOptions, 'onRejected'> } = {},
 ): Promise<{ deps: GatewayDeps; start(): Promise<void>; close(): Promise<void> }> {
   let workersForMetrics: WorkerPool | undefined;
   const metrics = new GatewayMetrics(registry, {
@@ -54,6 +54,7 @@ export async function buildGatewayDeps(
       })
     : undefined;
   const limits = new Limits(pool, logger, {
+    ...opts.limits,
     onRejected: (limit, principal) => {
       metrics.rateLimited.inc({ limit });
       audit.record({

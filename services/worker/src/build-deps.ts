@@ -123,6 +123,8 @@ export function buildWorkerDeps(
     defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
     observe,
     maxCallsPerUser: env.WORKER_MAX_CALLS_PER_USER,
+    maxConcurrentCalls: env.WORKER_MAX_CONCURRENT_CALLS,
+    maxWaitingCallsPerUser: env.WORKER_MAX_WAITING_CALLS_PER_USER,
     sessionIds: new SessionIds(env.SWITCHBOARD_INTERNAL_SECRET),
   });
   const deps: WorkerDeps = {

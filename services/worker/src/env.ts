@@ -19,8 +19,12 @@ export const workerEnvSchema = z
     WORKER_MAX_PROCESSES: z.coerce.number().int().min(1).default(200),
     /** Live stdio processes one user may have on a worker (fairness). */
     WORKER_MAX_PROCESSES_PER_USER: z.coerce.number().int().min(1).default(10),
-    /** Calls one user may have in flight on a worker (fairness); more are refused with a retryable error. */
+    /** Calls one user may have in flight on a worker (fairness); more wait their turn in the user's line. */
     WORKER_MAX_CALLS_PER_USER: z.coerce.number().int().min(1).default(32),
+    /** Calls in flight on a worker across all users; beyond it, freed slots go to waiting users in turn. */
+    WORKER_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).default(256),
+    /** Calls one user may have waiting on a worker; beyond it a call is refused with a retryable error. */
+    WORKER_MAX_WAITING_CALLS_PER_USER: z.coerce.number().int().min(1).default(1000),
     /** A stdio process idle this long is stopped. */
     WORKER_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
     /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */

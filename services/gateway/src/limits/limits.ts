@@ -1,5 +1,5 @@
 import type { Pool } from '@switchboard/db';
-import { DomainError } from '@switchboard/runtime';
+import { DomainError, FairQueue, QueueFull } from '@switchboard/runtime';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.ts';
 
@@ -22,6 +22,7 @@ interface WindowCounter {
 
 export type LimitKind = 'requests_per_minute' | 'burst' | 'concurrent_calls' | 'daily_quota';
 
+/** A token bucket that may go negative: a request that finds it empty reserves a later turn. */
 interface Bucket {
   tokens: number;
   at: number;
@@ -37,11 +38,20 @@ export interface LimitsOptions {
    */
   refusalDelayMillis?: number;
   /**
-   * Seconds' worth of the per-minute rate a user may spend at once (default 0.25, at least 10 requests):
-   * small enough that a user's allowance arrives spread over time, not as waves that take the machine
-   * from everyone else for a moment.
+   * Seconds' worth of the per-minute rate a user may spend at once (default 0.25, at least 10 requests)
+   * before their requests are paced: beyond it each request waits its turn at the plan's rate, so a
+   * user's allowance arrives spread over time, not as waves that take the machine from everyone else.
    */
   burstSeconds?: number;
+  /**
+   * The longest a request may wait for its turn at the plan's rate (default 5 s: 500 requests queued
+   * at once on the default plan). Only a client far beyond any normal burst waits longer; it is refused.
+   */
+  maxPacingMillis?: number;
+  /** Tool calls that may wait for one of the plan's concurrent slots, per user and key (default 1000). */
+  maxWaitingToolCalls?: number;
+  /** The clock (tests move the minute windows with it). */
+  now?: () => number;
   onRejected?: (limit: LimitKind, principal: Principal) => void;
 }
 
@@ -58,8 +68,9 @@ export class Limits {
   private readonly plans = new Map<string, PlanState>();
   private readonly windows = new Map<string, WindowCounter>();
   private readonly buckets = new Map<string, Bucket>();
-  /** Tool calls in flight through this replica, per user and per API key. */
-  private readonly inFlight = new Map<string, number>();
+  /** Tool calls in flight through this replica, per user and per API key; the rest wait their turn. */
+  private readonly toolCalls: FairQueue;
+  private readonly now: () => number;
   private usage = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private usageTimer: NodeJS.Timeout;
@@ -70,6 +81,8 @@ export class Limits {
     private readonly logger: Logger,
     private readonly opts: LimitsOptions = {},
   ) {
+    this.now = opts.now ?? Date.now;
+    this.toolCalls = new FairQueue({ maxWaitingPerKey: opts.maxWaitingToolCalls ?? 1000 });
     this.timer = setInterval(() => void this.sync(), opts.syncMillis ?? 500);
     this.timer.unref();
     this.usageTimer = setInterval(() => void this.flushUsage(), 5000);
@@ -77,14 +90,17 @@ export class Limits {
   }
 
   /**
-   * Counts one request; refuses it (429) when the user or the key is over its per-minute limit, or is
-   * spending it faster than the plan's rate allows in a burst (a token bucket per replica: the minute's
-   * budget cannot be spent in one second, which would take the machine from everyone else meanwhile).
+   * Counts one request; refuses it (429) when the user or the key is over its per-minute limit. A user
+   * spending the minute faster than the plan's rate allows is paced, not refused: beyond a small burst
+   * each request waits for its turn (a token bucket per replica that may go into debt), so a burst from
+   * a well-behaved client (a session start, an agent's 50 parallel calls) is served, spread out, and
+   * cannot take the machine from everyone else meanwhile. Only a backlog beyond `maxPacingMillis` is
+   * refused.
    */
   async checkRequest(principal: Principal): Promise<void> {
     const plan = await this.planOf(principal.userId);
     const keys = [`user:${principal.userId}`, ...(principal.apiKey ? [`key:${principal.apiKey.id}`] : [])];
-    const now = Date.now();
+    const now = this.now();
     const windowStart = now - (now % MINUTE);
     for (const key of keys) {
       const counter = this.counter(key, windowStart);
@@ -106,47 +122,51 @@ export class Limits {
       this.buckets.set(key, b);
       return b;
     });
-    const empty = buckets.find((b) => b.tokens < 1);
-    if (empty) {
+    const waitMillis = Math.max(0, ...buckets.map((b) => ((1 - b.tokens) / perSecond) * 1000));
+    if (waitMillis > (this.opts.maxPacingMillis ?? 5000)) {
       await this.refuse(
         'burst',
         principal,
-        Math.ceil((1 - empty.tokens) / perSecond),
-        `at most ${plan.requestsPerMinute} requests a minute, ${Math.floor(capacity)} at once`,
+        Math.ceil(waitMillis / 1000),
+        `at most ${plan.requestsPerMinute} requests a minute, and far more than that are waiting`,
       );
     }
     for (const b of buckets) b.tokens -= 1;
     if (this.buckets.size > 100_000) this.buckets.delete(this.buckets.keys().next().value!);
     for (const key of keys) this.counter(key, windowStart).pending++;
+    if (waitMillis >= 1) await new Promise((r) => setTimeout(r, waitMillis));
   }
 
   /**
    * Takes `calls` of the caller's concurrent tool calls (per user and per key, on this replica) for as
-   * long as the exchange runs; refuses (429) beyond the plan's number. Returns the release.
+   * long as the exchange runs. Beyond the plan's number a call waits for a slot, in its user's own line;
+   * only a line longer than `maxWaitingToolCalls` is refused (429). Returns the release.
    */
-  async acquireToolCalls(principal: Principal, calls: number): Promise<() => void> {
+  async acquireToolCalls(principal: Principal, calls: number, signal?: AbortSignal): Promise<() => void> {
     if (calls === 0) return () => undefined;
     const plan = await this.planOf(principal.userId);
     const keys = [`user:${principal.userId}`, ...(principal.apiKey ? [`key:${principal.apiKey.id}`] : [])];
-    if (keys.some((k) => (this.inFlight.get(k) ?? 0) + calls > plan.concurrentToolCalls)) {
-      await this.refuse(
+    const releases: (() => void)[] = [];
+    const releaseAll = () => {
+      for (const release of releases.splice(0)) release();
+    };
+    try {
+      // Always the user's slot first, then the key's: the same order everywhere, so no two wait on each other.
+      for (const key of keys)
+        releases.push(
+          await this.toolCalls.acquire(key, { limit: plan.concurrentToolCalls, weight: calls, signal }),
+        );
+    } catch (err) {
+      releaseAll();
+      if (!(err instanceof QueueFull)) throw err;
+      return this.refuse(
         'concurrent_calls',
         principal,
         1,
-        `at most ${plan.concurrentToolCalls} tool calls at a time`,
+        `at most ${plan.concurrentToolCalls} tool calls at a time, and ${err.waiting} are already waiting`,
       );
     }
-    for (const k of keys) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + calls);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const k of keys) {
-        const n = (this.inFlight.get(k) ?? calls) - calls;
-        if (n > 0) this.inFlight.set(k, n);
-        else this.inFlight.delete(k);
-      }
-    };
+    return releaseAll;
   }
 
   /** Counts tool calls against the daily quota and meters them by server. */
@@ -154,7 +174,7 @@ export class Limits {
     if (calls === 0) return;
     const plan = await this.planOf(principal.userId);
     if (plan.usedToday + calls > plan.dailyToolCalls) {
-      const now = new Date();
+      const now = new Date(this.now());
       const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
       await this.refuse(
         'daily_quota',
@@ -164,7 +184,7 @@ export class Limits {
       );
     }
     plan.usedToday += calls;
-    const key = `${principal.userId}|${serverSlug}|${new Date().toISOString().slice(0, 10)}`;
+    const key = `${principal.userId}|${serverSlug}|${new Date(this.now()).toISOString().slice(0, 10)}`;
     this.usage.set(key, (this.usage.get(key) ?? 0) + calls);
   }
 
@@ -207,7 +227,7 @@ export class Limits {
 
   private async planOf(userId: string): Promise<PlanState> {
     const cached = this.plans.get(userId);
-    if (cached && Date.now() - cached.fetchedAt < (this.opts.planTtlMillis ?? 10_000)) return cached;
+    if (cached && this.now() - cached.fetchedAt < (this.opts.planTtlMillis ?? 10_000)) return cached;
     try {
       const { rows } = await this.pool.query<{
         requests_per_minute: number;
@@ -225,7 +245,7 @@ export class Limits {
         dailyToolCalls: row?.daily_tool_calls ?? Number.MAX_SAFE_INTEGER,
         concurrentToolCalls: row?.concurrent_tool_calls ?? Number.MAX_SAFE_INTEGER,
         usedToday: Number(row?.used_today ?? 0) + unsynced,
-        fetchedAt: Date.now(),
+        fetchedAt: this.now(),
       };
       this.plans.set(userId, state);
       if (this.plans.size > 100_000) this.plans.delete(this.plans.keys().next().value!);
@@ -254,7 +274,7 @@ export class Limits {
   }
 
   private async syncWindows(): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     const windowStart = now - (now % MINUTE);
     const hits: Record<string, number> = {};
     for (const [key, counter] of this.windows) {

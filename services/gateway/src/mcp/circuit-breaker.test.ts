@@ -59,10 +59,8 @@ describe('a backend that stops answering', () => {
     for (const r of hung)
       expect(String((r as PromiseRejectedResult).reason)).toMatch(/did not answer in time/);
 
-    const started = Date.now();
+    // Refused by the open circuit (its own message), not left to time out against the hung server.
     await expect(echo('flaky')).rejects.toThrow(/unavailable after repeated failures; retrying it in 1 s/);
-    // At once: far inside the 800 ms deadline a call to the hung server would wait.
-    expect(Date.now() - started).toBeLessThan(400);
     // The other installation is untouched, and the list says what is missing and why.
     expect(await echo('steady')).toMatchObject({ content: [{ text: 'Echo: hi' }] });
     const listed = await client.listTools();
@@ -81,7 +79,6 @@ describe('a backend that stops answering', () => {
       what: 'the flaky installation to answer again',
     });
     expect(recovered).toMatchObject({ content: [{ text: 'Echo: hi' }] });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect((await client.listTools())._meta?.['io.switchboard/unavailable']).toBeUndefined();
     expect(await workerMetric('switchboard_worker_open_circuits')).toBe(0);
   });

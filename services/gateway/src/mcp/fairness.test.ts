@@ -1,9 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
-// One user cannot take a worker's whole capacity: calls in flight and stdio processes are capped per user.
+// One user cannot take a worker's whole capacity: calls in flight and stdio processes are capped per
+// user; calls beyond the cap wait in the user's own line instead of ahead of other users.
 
 let h: Harness;
 const clients: Client[] = [];
@@ -36,37 +38,27 @@ async function userWith(slugs: string[]) {
 }
 
 describe('per-user fairness in the worker', () => {
-  it("refuses a user's calls beyond their in-flight cap at once, while others are served", async () => {
+  it("queues a user's calls beyond their in-flight cap, and serves another user first", async () => {
     const greedy = await userWith(['everything']);
     const polite = await userWith(['everything']);
-    const slow = () =>
-      greedy.callTool({
-        name: 'everything__trigger-long-running-operation',
-        arguments: { duration: 2, steps: 2 },
-      });
-    const started = Date.now();
-    const results = await Promise.allSettled([
-      slow(),
-      slow(),
-      slow(),
-      slow(),
-      (async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        const t = Date.now();
-        await polite.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
-        return Date.now() - t;
-      })(),
-    ]);
-    const greedyResults = results.slice(0, 4);
-    const refused = greedyResults.filter(
-      (r) => r.status === 'rejected' && /calls in flight/.test(String((r as PromiseRejectedResult).reason)),
-    );
-    expect(refused).toHaveLength(2);
-    expect(greedyResults.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
-    const politeResult = results[4] as PromiseFulfilledResult<number>;
-    expect(politeResult.status).toBe('fulfilled');
-    expect(politeResult.value).toBeLessThan(1500);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const finished: string[] = [];
+    const slow = (i: number) =>
+      greedy
+        .callTool({
+          name: 'everything__trigger-long-running-operation',
+          arguments: { duration: 2, steps: 2 },
+        })
+        .then(() => finished.push(`greedy ${i}`));
+    const greedyCalls = [0, 1, 2, 3].map(slow);
+    // Two run, two wait in the greedy user's own line on the worker.
+    const calls = h.workers[0]!.deps.sessions.calls;
+    await waitFor(() => calls.stats().waiting === 2, { what: 'two greedy calls waiting' });
+    await polite.callTool({ name: 'everything__echo', arguments: { message: 'hi' } });
+    finished.push('polite');
+    await Promise.all(greedyCalls);
+    // None of the greedy calls was refused; the polite call did not wait behind the greedy line.
+    expect(finished).toHaveLength(5);
+    expect(finished.indexOf('polite')).toBeLessThan(2);
   });
 
   it('keeps a user to their process cap by stopping their least recently used idle process', async () => {

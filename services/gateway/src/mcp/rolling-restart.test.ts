@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -41,6 +42,7 @@ describe('a rolling restart of the workers under load', () => {
   it('fails no call and keeps every session', async () => {
     const sessionIds = clients.map((c) => c.transport.sessionId);
     const failures: string[] = [];
+    const ok: number[] = clients.map(() => 0);
     const okAfter: number[] = clients.map(() => 0);
     let phase = 0;
     let running = true;
@@ -52,6 +54,7 @@ describe('a rolling restart of the workers under load', () => {
             timeout: 15_000,
           });
           expect(result).toMatchObject({ content: [{ text: `Echo: m${n}` }] });
+          ok[i]!++;
           if (phase === 2) okAfter[i]!++;
         } catch (err) {
           failures.push(`${tool} #${n}: ${(err as Error).message.slice(0, 160)}`);
@@ -59,18 +62,24 @@ describe('a rolling restart of the workers under load', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
         n++;
-        // Busy, but within the default plan's rate (100 a second per user).
-        await new Promise((r) => setTimeout(r, 25));
       }
     });
     const restartedSessions = () => h.workers.reduce((n, w) => n + w.deps.sessions.size, 0);
-    await new Promise((r) => setTimeout(r, 800));
+    /** Every client has made `more` successful calls since this was called. */
+    const eachCallsAgain = async (more: number, counts = ok) => {
+      const from = [...counts];
+      await waitFor(() => counts.every((c, i) => c >= from[i]! + more), {
+        timeoutMillis: 20_000,
+        what: `${more} more calls from every client`,
+      });
+    };
+    await eachCallsAgain(5);
     for (const worker of h.workers) {
       await worker.restart();
-      await new Promise((r) => setTimeout(r, 800));
+      await eachCallsAgain(5);
     }
     phase = 2;
-    await new Promise((r) => setTimeout(r, 800));
+    await eachCallsAgain(3, okAfter);
     running = false;
     await Promise.all(loops);
 

@@ -52,7 +52,13 @@ export function mcpRouter(deps: GatewayDeps): Router {
     const principal = principalOf(res);
     const { body, requestIds, toolCalls } = validBody(req);
     // The concurrency slot first: a call refused for it is not counted against the quota or billed.
-    const release = await deps.limits.acquireToolCalls(principal, toolCalls.length);
+    // A client that goes away while its calls wait for a slot gives up its place in line.
+    const gone = new AbortController();
+    const onClose = () => gone.abort(new Error('the client went away'));
+    res.once('close', onClose);
+    const release = await deps.limits
+      .acquireToolCalls(principal, toolCalls.length, gone.signal)
+      .finally(() => res.off('close', onClose));
     try {
       for (const [server, calls] of target.toolServers(toolCalls))
         await deps.limits.checkToolCalls(principal, server, calls);

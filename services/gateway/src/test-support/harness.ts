@@ -23,6 +23,7 @@ import { createApp } from '../app.ts';
 import { buildGatewayDeps } from '../build-deps.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { loadGatewayEnv } from '../env.ts';
+import type { LimitsOptions } from '../limits/limits.ts';
 
 /**
  * The embedded stack in one test process: a cloned database, local auth, a worker and the gateway, each
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   workers?: number;
   /** Gateway replicas (each on its own port, sharing the workers and the database). */
   gateways?: number;
+  /** Options of every replica's limits (a test clock, say). */
+  limits?: Omit<LimitsOptions, 'onRejected'>;
 }
 
 // HARNESS_LOG_LEVEL=debug shows every service's log lines when a test needs investigating.
@@ -195,7 +198,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const gateways: Awaited<ReturnType<typeof buildGatewayDeps>>[] = [];
   const gatewayUrls: string[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
-    const replica = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }));
+    const replica = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }), {
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    });
     await replica.start();
     gateways.push(replica);
     if (i === 0) {

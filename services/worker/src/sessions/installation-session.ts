@@ -19,8 +19,8 @@ export interface InstallationTarget {
   deadlineMillis: number;
   /** The installation's live backend (started or restarted as needed). */
   acquire(): Promise<Backend>;
-  /** Takes one of the user's in-flight call slots (fairness); throws when none is free. */
-  slot?: () => () => void;
+  /** Waits for one of the user's in-flight call slots (fairness); throws when the user's line is full. */
+  slot?: (signal: AbortSignal) => Promise<() => void>;
   /** How a call ended, for the backend's circuit breaker. */
   report?: (health: CallHealth) => void;
   /** Set while the backend's circuit breaker refuses calls. */

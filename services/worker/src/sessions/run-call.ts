@@ -39,7 +39,7 @@ export async function runCall(opts: RunCallOptions) {
   };
   let release: (() => void) | undefined;
   try {
-    release = target.slot?.();
+    release = await target.slot?.(extra.signal);
     const result = await forwardToBackend(await opts.backend(), request, extra, target.deadlineMillis);
     target.report?.('ok');
     await report((result as { isError?: boolean }).isError ? 'error' : 'success');

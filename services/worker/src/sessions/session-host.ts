@@ -8,6 +8,7 @@ import {
   type SessionInit,
   type TargetInstallation,
 } from '@switchboard/mcp';
+import { FairQueue, QueueFull } from '@switchboard/runtime';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.ts';
@@ -36,8 +37,12 @@ export interface SessionHostOptions {
   observe: (userId: string, apiKeyId: string | undefined) => ToolCallObserver;
   /** Sessions unused this long are closed (their client would re-initialize). */
   idleMillis?: number;
-  /** Calls one user may have in flight on this worker. */
+  /** Calls one user may have in flight on this worker; more wait in the user's own line. */
   maxCallsPerUser?: number;
+  /** Calls in flight on this worker across users; beyond it freed slots go to waiting users in turn. */
+  maxConcurrentCalls?: number;
+  /** Calls one user may have waiting; beyond it a call is refused with a retryable error. */
+  maxWaitingCallsPerUser?: number;
   /** Issues session ids that carry their restore record, and checks them when a gateway restores one. */
   sessionIds: SessionIds;
 }
@@ -50,10 +55,15 @@ class NotFound extends Error {}
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
-  private readonly callsInFlight = new Map<string, number>();
+  /** Calls by user: each user's beyond their cap wait in their own line, served in turn (fairness). */
+  readonly calls: FairQueue;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: SessionHostOptions) {
+    this.calls = new FairQueue({
+      capacity: opts.maxConcurrentCalls,
+      maxWaitingPerKey: opts.maxWaitingCallsPerUser ?? 1000,
+    });
     const idle = opts.idleMillis ?? 3_600_000;
     this.sweeper = setInterval(
       () => {
@@ -189,8 +199,8 @@ export class SessionHost {
       installationSlug: target.slug,
       serverSlug: target.slug,
       deadlineMillis: this.opts.defaultDeadlineMillis,
-      /** Takes one of the user's call slots; the returned release gives it back. */
-      slot: () => this.takeCallSlot(userId),
+      /** Waits for one of the user's call slots; the returned release gives it back. */
+      slot: (signal: AbortSignal) => this.takeCallSlot(userId, signal),
       acquire: async (): Promise<Backend> => {
         resolved = undefined;
         const current = await this.resolve(userId, target.id);
@@ -207,20 +217,15 @@ export class SessionHost {
     return member;
   }
 
-  private takeCallSlot(userId: string): () => void {
-    const max = this.opts.maxCallsPerUser ?? Number.POSITIVE_INFINITY;
-    const current = this.callsInFlight.get(userId) ?? 0;
-    if (current >= max)
-      throw new BackendUnavailable(`you have ${max} calls in flight on this worker; retry shortly`);
-    this.callsInFlight.set(userId, current + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const n = (this.callsInFlight.get(userId) ?? 1) - 1;
-      if (n <= 0) this.callsInFlight.delete(userId);
-      else this.callsInFlight.set(userId, n);
-    };
+  private async takeCallSlot(userId: string, signal: AbortSignal): Promise<() => void> {
+    const limit = this.opts.maxCallsPerUser ?? Number.POSITIVE_INFINITY;
+    try {
+      return await this.calls.acquire(userId, { limit, signal });
+    } catch (err) {
+      if (err instanceof QueueFull)
+        throw new BackendUnavailable(`you have ${err.waiting} calls waiting on this worker; retry shortly`);
+      throw err;
+    }
   }
 
   private async resolve(userId: string, installationId: string): Promise<ResolvedInstallation> {
