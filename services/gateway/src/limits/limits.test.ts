@@ -137,6 +137,24 @@ describe('limits', () => {
     ]);
   });
 
+  it('serve an agent firing 50 tool calls at once on the default plan', async () => {
+    const session = await h.signUp();
+    await h.install(session.access_token, 'everything');
+    const client = await h.connectMcp(session.access_token, '/mcp', h.gatewayUrls[0]);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          client.callTool({ name: 'everything__echo', arguments: { message: `call ${i}` } }),
+        ),
+      );
+      expect(results.map((r) => (r as { content: { text: string }[] }).content[0]!.text)).toEqual(
+        Array.from({ length: 50 }, (_, i) => `Echo: call ${i}`),
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
   it("queue tool calls beyond the plan's concurrent calls, and bill only those that ran", async () => {
     const session = await userOnTinyPlan('pair');
     await h.install(session.access_token, 'everything');
