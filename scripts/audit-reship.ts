@@ -7,10 +7,9 @@
  * Postgres: DATABASE_URL (a login that can read public.audit_events, e.g. the owner), else the
  * embedded stack's `<SWITCHBOARD_DATA_DIR>/stack.json`. Elasticsearch: ELASTICSEARCH_URL.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { reshipAuditRange } from '@switchboard/gateway/audit/reship';
+import { ownerDatabaseUrl } from './lib/owner-database.ts';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' } } });
 const from = new Date(values.from ?? '');
@@ -24,13 +23,7 @@ if (!elasticsearchUrl) {
   console.error('ELASTICSEARCH_URL is not set');
   process.exit(2);
 }
-const databaseUrl =
-  process.env.DATABASE_URL ??
-  (
-    JSON.parse(
-      await readFile(path.join(process.env.SWITCHBOARD_DATA_DIR ?? '.switchboard', 'stack.json'), 'utf8'),
-    ) as { databaseUrl: string }
-  ).databaseUrl;
+const databaseUrl = await ownerDatabaseUrl(process.env);
 
 const { shipped } = await reshipAuditRange({ databaseUrl, elasticsearchUrl, from, to });
 console.log(`re-shipped ${shipped} audit events from ${from.toISOString()} to ${to.toISOString()}`);

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '@switchboard/runtime';
 import { isAlive, waitFor } from '@switchboard/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -239,5 +240,38 @@ describe('npm start', () => {
     expect(err).toContain('SWITCHBOARD_PORT');
     expect(err).toContain('SWITCHBOARD_WORKERS');
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("runs the README's Try it section as written, on the Node that ships here", async () => {
+    const stack = await startStack();
+    await stackInfo(stack);
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## Try it'),
+      readme.indexOf('\n## ', readme.indexOf('## Try it') + 1),
+    );
+    const blocks = [...section.matchAll(/```(sh|ts)\n([\s\S]*?)```/g)].map((m) => ({
+      lang: m[1],
+      code: m[2]!,
+    }));
+    expect(blocks.map((b) => b.lang)).toEqual(['sh', 'ts']);
+    const env = { ...process.env, SWITCHBOARD_DATA_DIR: stack.dataDir };
+    const run = promisify(execFile);
+
+    const shell = await run('bash', ['-euo', 'pipefail', '-c', blocks[0]!.code], { cwd: ROOT, env });
+    expect(shell.stdout).toContain('"slug":"everything"');
+    expect(shell.stdout).toContain('Echo: hello');
+
+    // Saved in the checkout and run with npx tsx, as the README says.
+    const file = path.join(ROOT, `try-switchboard-${process.pid}.ts`);
+    await writeFile(file, blocks[1]!.code);
+    try {
+      const code = await run('npx', ['tsx', file], { cwd: ROOT, env });
+      expect(code.stdout).toContain('installed: 201');
+      expect(code.stdout).toMatch(/\d+ tools, e\.g\. demo__/);
+      expect(code.stdout).toContain('Echo: hello from code');
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 });

@@ -50,6 +50,9 @@ process.stdout.write(
     `  Workers:                   ${workers.join(', ')}`,
     `  Details:                   ${env.SWITCHBOARD_DATA_DIR}/stack.json`,
     '',
+    'Next: sign up, connect a server and call a tool. The README\'s "Try it" section has the commands;',
+    `open ${gatewayUrl}/ for the same steps. Make yourself an operator: npm run operator -- grant <email>`,
+    '',
     '',
   ].join('\n'),
 );
