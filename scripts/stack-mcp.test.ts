@@ -117,12 +117,12 @@ describe('the embedded stack with SWITCHBOARD_GATEWAYS=2', () => {
     try {
       const echo = () => client.callTool({ name: 'echo', arguments: { message: 'hi' } });
       expect(await echo()).toMatchObject({ content: [{ text: 'Echo: hi' }] });
-      // The user's stdio server is the process working in the user's directory.
-      const userDir = path.join(dataDir, 'users', user.id);
+      // The user's stdio server is the process working in one of the user's installation directories.
+      const installationsDir = path.join(dataDir, 'users', user.id, 'installations');
       let server: number | undefined;
       for (const entry of await readdir('/proc')) {
-        if (/^\d+$/.test(entry) && (await readlink(`/proc/${entry}/cwd`).catch(() => '')) === userDir)
-          server = Number(entry);
+        const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+        if (/^\d+$/.test(entry) && cwd.startsWith(`${installationsDir}/`)) server = Number(entry);
       }
       expect(server).toBeDefined();
       const stat = await readFile(`/proc/${server}/stat`, 'utf8');

@@ -35,6 +35,36 @@ export interface SecurityLintAllowlist {
   platformHelpers: readonly string[];
 }
 
+/** Switchboard's own decisions: what the API roles may execute, and why. */
+export const SWITCHBOARD_SECURITY_ALLOWLIST: SecurityLintAllowlist = {
+  // The RPCs of the API: SECURITY DEFINER, each checks the caller itself.
+  userRpcs: [
+    'public.install_server',
+    'public.update_installation',
+    'public.uninstall_server',
+    'public.set_installation_secret',
+    'public.delete_installation_secret',
+    'public.list_installation_secrets',
+    'public.create_api_key',
+    'public.revoke_api_key',
+  ],
+  // Supabase's own claim helpers, as the platform grants them.
+  platformHelpers: ['auth.uid', 'auth.role', 'auth.email', 'auth.jwt'],
+  // Switchboard's invoker-rights helpers, which RLS policies and validation triggers evaluate as the
+  // caller (so the caller must be able to execute them). Not security definer; not for anon.
+  policyHelpers: [
+    'switchboard.is_operator',
+    'switchboard.require_user',
+    'switchboard.invalid',
+    'switchboard.touch_updated_at',
+    'switchboard.setting_value_error',
+    'switchboard.validate_config_schema',
+    'switchboard.validate_string_map',
+    'switchboard.validate_server_spec',
+    'switchboard.servers_validate',
+  ],
+};
+
 const API_ROLES = ['anon', 'authenticated'] as const;
 const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema', 'pg_toast'];
 /** Schemas whose contents only services (never the API roles) may reach. */
@@ -42,7 +72,7 @@ export const PRIVATE_SCHEMAS = ['auth', 'vault', 'switchboard', 'supabase_migrat
 
 export async function lintDatabaseSecurity(
   client: pg.ClientBase,
-  allow: SecurityLintAllowlist,
+  allow: SecurityLintAllowlist = SWITCHBOARD_SECURITY_ALLOWLIST,
 ): Promise<SecurityFinding[]> {
   const findings: SecurityFinding[] = [];
   const add = (lint: SecurityFinding['lint'], object: string, detail: string) =>

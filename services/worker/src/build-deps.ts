@@ -63,6 +63,7 @@ export function buildWorkerDeps(
     onEvict: (reason) => metrics.evictions.inc({ reason }),
     onCrash: () => metrics.crashes.inc(),
     onCircuitOpen: () => metrics.circuitOpens.inc(),
+    circuit: { cooldownMillis: env.WORKER_CIRCUIT_COOLDOWN_SECONDS * 1000 },
     start: {
       stdio: (key, resolved) =>
         startStdioBackend(key, resolved, {

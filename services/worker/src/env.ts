@@ -25,6 +25,8 @@ export const workerEnvSchema = z
     WORKER_MAX_CONCURRENT_CALLS: z.coerce.number().int().min(1).default(256),
     /** Calls one user may have waiting on a worker; beyond it a call is refused with a retryable error. */
     WORKER_MAX_WAITING_CALLS_PER_USER: z.coerce.number().int().min(1).default(1000),
+    /** How long an open circuit refuses a failing backend before a trial call (doubling on each failed trial). */
+    WORKER_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(300).default(1),
     /** A stdio process idle this long is stopped. */
     WORKER_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
     /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */

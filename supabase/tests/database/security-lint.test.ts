@@ -4,45 +4,18 @@ import path from 'node:path';
 import {
   lintDatabaseSecurity,
   prepareDatabase,
-  type SecurityLintAllowlist,
   SUPABASE_DIR,
+  SWITCHBOARD_SECURITY_ALLOWLIST,
 } from '@switchboard/db';
 import { createTestDatabase, type TestDatabase, urlWithDatabase } from '@switchboard/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The security lint runs against the live schema after every migration, on every test run. Each entry
- * of the allowlist is a decision: adding a function that the API roles may call means adding it here.
+ * The security lint runs against the live schema after every migration, on every test run, with the
+ * allowlist of `@switchboard/db` (each entry a decision: a function the API roles may call).
  */
-const ALLOW: SecurityLintAllowlist = {
-  // The RPCs of the API: SECURITY DEFINER, each checks the caller itself.
-  userRpcs: [
-    'public.install_server',
-    'public.update_installation',
-    'public.uninstall_server',
-    'public.set_installation_secret',
-    'public.delete_installation_secret',
-    'public.list_installation_secrets',
-    'public.create_api_key',
-    'public.revoke_api_key',
-  ],
-  // Supabase's own claim helpers, as the platform grants them.
-  platformHelpers: ['auth.uid', 'auth.role', 'auth.email', 'auth.jwt'],
-  // Switchboard's invoker-rights helpers, which RLS policies and validation triggers evaluate as the
-  // caller (so the caller must be able to execute them). Not security definer; not for anon.
-  policyHelpers: [
-    'switchboard.is_operator',
-    'switchboard.require_user',
-    'switchboard.invalid',
-    'switchboard.touch_updated_at',
-    'switchboard.setting_value_error',
-    'switchboard.validate_config_schema',
-    'switchboard.validate_string_map',
-    'switchboard.validate_server_spec',
-    'switchboard.servers_validate',
-  ],
-};
+const ALLOW = SWITCHBOARD_SECURITY_ALLOWLIST;
 
 let db: TestDatabase;
 

@@ -12,7 +12,9 @@ let h: Harness;
 let client: Client;
 let token: string;
 beforeAll(async () => {
-  h = await startHarness();
+  // A cool-down long enough that the open circuit is still open while the test looks at it, however
+  // busy the machine is.
+  h = await startHarness({ workerEnv: { WORKER_CIRCUIT_COOLDOWN_SECONDS: '8' } });
   await h.db.owner.query(
     `insert into public.servers (slug, title, kind, spec)
      select 'everything-quick', 'Everything, 800 ms deadline', kind, spec || '{"timeout_ms": 800}'
@@ -60,7 +62,9 @@ describe('a backend that stops answering', () => {
       expect(String((r as PromiseRejectedResult).reason)).toMatch(/did not answer in time/);
 
     // Refused by the open circuit (its own message), not left to time out against the hung server.
-    await expect(echo('flaky')).rejects.toThrow(/unavailable after repeated failures; retrying it in 1 s/);
+    await expect(echo('flaky')).rejects.toThrow(
+      /unavailable after repeated failures; retrying it in [1-8] s/,
+    );
     // The other installation is untouched, and the list says what is missing and why.
     expect(await echo('steady')).toMatchObject({ content: [{ text: 'Echo: hi' }] });
     const listed = await client.listTools();
@@ -75,7 +79,7 @@ describe('a backend that stops answering', () => {
     // The wedged process was stopped; after the cool-down a trial call starts a fresh one.
     await waitFor(() => !isAlive(pid), { what: 'the hung process to be stopped' });
     const recovered = await waitFor(() => echo('flaky').catch(() => undefined), {
-      timeoutMillis: 5000,
+      timeoutMillis: 30_000,
       what: 'the flaky installation to answer again',
     });
     expect(recovered).toMatchObject({ content: [{ text: 'Echo: hi' }] });

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase, createUser, type TestDatabase } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// `npm run operator -- grant|revoke|list`, as an operator of an embedded stack runs it.
+// The operator's commands, as they run them: `npm run operator -- grant|revoke|list`, `npm run db:lint`.
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 let db: TestDatabase;
@@ -13,14 +13,17 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
-const run = (...args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/operator.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.ownerUrl },
-  }).then(
-    ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
-    (err: { code: number; stdout: string; stderr: string }) => err,
-  );
+const command =
+  (script: string) =>
+  (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.ownerUrl },
+    }).then(
+      ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+const run = command('scripts/operator.ts');
 const roleOf = async (id: string) =>
   (
     await db.owner.query(
@@ -51,5 +54,20 @@ describe('npm run operator', () => {
     const usage = await run('grant');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('usage: npm run operator -- grant <email>');
+  });
+});
+
+describe('npm run db:lint', () => {
+  it('passes on the migrated schema and names a table exposed without RLS', async () => {
+    const lint = command('scripts/db-lint.ts');
+    expect(await lint()).toMatchObject({ code: 0, stdout: 'no findings\n' });
+    await db.owner.query('create table public.oops (secret text); grant select on public.oops to anon');
+    try {
+      const exposed = await lint();
+      expect(exposed.code).toBe(1);
+      expect(exposed.stdout).toContain('rls_disabled_in_exposed_schema  public.oops  reachable by anon');
+    } finally {
+      await db.owner.query('drop table public.oops');
+    }
   });
 });
