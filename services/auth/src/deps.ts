@@ -1,4 +1,4 @@
-import type { Pool } from '@switchboard/db';
+import type { AuditWriter, Pool } from '@switchboard/db';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import type { AuthEnv } from './env.ts';
@@ -10,4 +10,10 @@ export interface AuthDeps {
   registry: Registry;
   pool: Pool;
   keys: SigningKeys;
+  /** Audit events (OAuth: registrations, consents, tokens), written in batches. */
+  audit: AuditWriter;
+  /** How Client ID Metadata Documents are fetched; default: SSRF-guarded fetch. Tests add their CA. */
+  fetchClientMetadata?: typeof fetch;
+  /** Tests only: accept http:// client_id URLs (the spec requires https). */
+  allowHttpClientIdUrls?: boolean;
 }

@@ -17,6 +17,12 @@ export const authEnvSchema = z.object({
   AUTH_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
   AUTH_RATE_LIMIT_PER_EMAIL: z.coerce.number().int().min(1).default(10),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** The app's OAuth consent page (receives `?authorization_id=`); default `<public url>/oauth/consent`. */
+  AUTH_OAUTH_CONSENT_URL: envFields.url().optional(),
+  /** Client registrations and authorize requests allowed per client address per minute. */
+  AUTH_OAUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  /** Let Client ID Metadata Documents be fetched from private and loopback addresses (tests, labs). */
+  SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
   /** Ship logs there (stdout logging never stops). */
   ELASTICSEARCH_URL: envFields.url().optional(),
   LOG_LEVEL: envFields.logLevel(),

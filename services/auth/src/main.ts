@@ -1,5 +1,5 @@
 import { loadConfigOrExit } from '@switchboard/config';
-import { createPool } from '@switchboard/db';
+import { AuditWriter, createPool } from '@switchboard/db';
 import { createRegistry, createServiceLogging } from '@switchboard/observability';
 import { createHttpServer, manageLifecycle } from '@switchboard/runtime';
 import { createApp } from './app.ts';
@@ -22,12 +22,14 @@ const pool = createPool(env.DATABASE_URL, {
 });
 const keys = await SigningKeys.open(env.SWITCHBOARD_DATA_DIR);
 
-const app = createApp({ env, logger, registry, pool, keys });
+const audit = new AuditWriter(pool, { logger: logging.auditLogger });
+const app = createApp({ env, logger, registry, pool, keys, audit });
 const server = createHttpServer(app).listen(env.PORT, env.HOST);
 manageLifecycle(
   {
     server,
     close: async () => {
+      await audit.close();
       await pool.end();
       await logging.close();
     },

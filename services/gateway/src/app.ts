@@ -14,8 +14,18 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(healthRouter(deps));
   app.use(homeRouter(deps.env.SWITCHBOARD_PUBLIC_URL, `${deps.env.SUPABASE_URL}/auth/v1`));
   app.use(protectedResourceRouter(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SUPABASE_URL));
-  if (deps.env.SWITCHBOARD_AUTH_URL)
-    app.use('/auth/v1', authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger));
+  if (deps.env.SWITCHBOARD_AUTH_URL) {
+    const auth = authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger);
+    // Authorization-server metadata at the path-inserted locations too (RFC 8414 §3; clients try both).
+    app.get(
+      ['/.well-known/oauth-authorization-server/auth/v1', '/.well-known/openid-configuration/auth/v1'],
+      (req, res, next) => {
+        req.url = `/${req.path.split('/')[2]}`.replace(/^\//, '/.well-known/');
+        auth(req, res, next);
+      },
+    );
+    app.use('/auth/v1', auth);
+  }
   app.use('/api/v1', apiRouter(deps));
   app.use(mcpRouter(deps));
   return finishApp(app);

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
+import { parseMcpResource } from '@switchboard/mcp';
 import { createLogger, type Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import { AuditShipper } from './audit/elasticsearch-shipper.ts';
@@ -81,9 +82,20 @@ export async function buildGatewayDeps(
       issuer: `${env.SUPABASE_URL}/auth/v1`,
       jwksUrl: env.SUPABASE_JWKS_URL ?? `${env.SUPABASE_URL}/auth/v1/.well-known/jwks.json`,
       hs256Secret: env.SUPABASE_JWT_SECRET,
+      isOurResource: (aud) => parseMcpResource(env.SWITCHBOARD_PUBLIC_URL, aud) !== undefined,
+      liveSessions: async (ids) => {
+        try {
+          const { rows } = await pool.query<{ id: string }>('select switchboard.sessions_alive($1) as id', [
+            ids,
+          ]);
+          return new Set(rows.map((r) => r.id));
+        } catch {
+          // Postgres unreachable: the token's signature and expiry still hold; revocation waits for it.
+          return new Set(ids);
+        }
+      },
     }),
     apiKeys: new ApiKeyVerifier(pool, changes),
-    resourceMetadataUrl: `${env.SWITCHBOARD_PUBLIC_URL}/.well-known/oauth-protected-resource`,
     auditShipper,
   };
   return {

@@ -24,7 +24,6 @@ export interface GatewayDeps {
   limits: Limits;
   /** Change notifications from Postgres; absent when a test does not need them. */
   changes?: ChangeListener | undefined;
-  resourceMetadataUrl: string;
   /** Copies the audit trail to Elasticsearch, when ELASTICSEARCH_URL is set. */
   auditShipper?: AuditShipper | undefined;
 }

@@ -21,10 +21,16 @@ export class AccessTokens {
     readonly expirySeconds: number,
   ) {}
 
+  /**
+   * A token for the user's session. First-party sessions get Supabase's `aud: "authenticated"`; an
+   * OAuth client's session gets a token bound to the resource it was issued for (`aud`), with its
+   * `client_id` and `scope`, which the gateway accepts on that resource only.
+   */
   async issue(
     user: UserRow,
     sessionId: string,
     signedInAt: Date,
+    oauth?: { clientId: string; resource: string; scope: string },
   ): Promise<{ token: string; expiresAt: number }> {
     const now = Math.floor(Date.now() / 1000);
     const expiresAt = now + this.expirySeconds;
@@ -39,15 +45,35 @@ export class AccessTokens {
       amr: [{ method: 'password', timestamp: Math.floor(signedInAt.getTime() / 1000) }],
       session_id: sessionId,
       is_anonymous: user.is_anonymous,
+      ...(oauth ? { client_id: oauth.clientId, scope: oauth.scope } : {}),
     })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
       .setIssuer(this.issuer)
-      .setAudience('authenticated')
+      .setAudience(oauth ? oauth.resource : 'authenticated')
       .setSubject(user.id)
       .setIssuedAt(now)
       .setExpirationTime(expiresAt)
       .sign(key);
     return { token, expiresAt };
+  }
+
+  /** Verifies an OAuth client's token issued here (any resource audience, a `client_id`). */
+  async verifyOAuth(token: string): Promise<AccessClaims> {
+    const kid = decodeProtectedHeader(token).kid;
+    const key = kid ? await this.keys.verificationKey(kid) : undefined;
+    if (!key) throw new Error('unknown key');
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ['ES256'],
+      issuer: this.issuer,
+      clockTolerance: 10,
+    });
+    if (
+      typeof payload.sub !== 'string' ||
+      typeof payload.client_id !== 'string' ||
+      typeof payload.session_id !== 'string'
+    )
+      throw new Error('not an OAuth access token');
+    return payload as AccessClaims;
   }
 
   /** Verifies a bearer token issued here; Supabase Auth's errors when it is not valid. */

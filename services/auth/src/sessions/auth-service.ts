@@ -87,17 +87,30 @@ export class AuthService {
 
   /**
    * Rotates a refresh token. Presenting one that was already rotated is taken as theft: the whole
-   * session is revoked, so neither the thief nor the victim can go on with it.
+   * session is revoked, so neither the thief nor the victim can go on with it. A first-party refresh
+   * (`oauthClientId` undefined) never continues an OAuth client's session, and an OAuth client's refresh
+   * only continues its own sessions, whose grant must still stand.
    */
-  async refresh(refreshToken: string): Promise<SessionJson> {
+  async refresh(refreshToken: string, oauthClientId?: string, narrowScope?: string): Promise<SessionJson> {
     if (typeof refreshToken !== 'string' || !refreshToken) throw authErrors.refreshTokenNotFound();
     const result = await this.tx(async (c) => {
-      const { rows } = await c.query<{ id: string; revoked: boolean; session_id: string; user_id: string }>(
-        `select id, revoked, session_id, user_id from auth.refresh_tokens where token = $1 for update`,
+      const { rows } = await c.query<{
+        id: string;
+        revoked: boolean;
+        session_id: string;
+        user_id: string;
+        oauth_client_id: string | null;
+        oauth_resource: string | null;
+        oauth_scope: string | null;
+      }>(
+        `select rt.id, rt.revoked, rt.session_id, rt.user_id, s.oauth_client_id, s.oauth_resource, s.oauth_scope
+         from auth.refresh_tokens rt join auth.sessions s on s.id = rt.session_id
+         where rt.token = $1 for update of rt`,
         [hashToken(refreshToken)],
       );
       const row = rows[0];
-      if (!row) return { error: authErrors.refreshTokenNotFound() };
+      if (!row || row.oauth_client_id !== (oauthClientId ?? null))
+        return { error: authErrors.refreshTokenNotFound() };
       if (row.revoked) {
         await c.query('delete from auth.sessions where id = $1', [row.session_id]);
         return { error: authErrors.refreshTokenAlreadyUsed() };
@@ -108,13 +121,19 @@ export class AuthService {
       await c.query(`update auth.refresh_tokens set revoked = true, updated_at = now() where id = $1`, [
         row.id,
       ]);
-      await c.query(`update auth.sessions set refreshed_at = now(), updated_at = now() where id = $1`, [
-        row.session_id,
-      ]);
+      const scope = narrowScope ?? row.oauth_scope;
+      await c.query(
+        `update auth.sessions set refreshed_at = now(), updated_at = now(), oauth_scope = $2 where id = $1`,
+        [row.session_id, scope],
+      );
       const { rows: session } = await c.query<{ created_at: Date }>(
         'select created_at from auth.sessions where id = $1',
         [row.session_id],
       );
+      const oauth =
+        row.oauth_client_id && row.oauth_resource && scope
+          ? { clientId: row.oauth_client_id, resource: row.oauth_resource, scope }
+          : undefined;
       return {
         session: await this.sessionJson(
           c,
@@ -122,12 +141,41 @@ export class AuthService {
           row.session_id,
           session[0]!.created_at,
           hashToken(refreshToken),
+          oauth,
         ),
       };
     });
     // The revocation above must commit even though the caller gets an error.
     if ('error' in result) throw result.error;
     return result.session;
+  }
+
+  /** Starts an OAuth client's session for a user who consented: tokens bound to the resource. */
+  async startOAuthSession(
+    c: PoolClient,
+    userId: string,
+    grant: { clientId: string; resource: string; scope: string },
+    meta: ClientMeta,
+  ): Promise<SessionJson & { session_id: string }> {
+    const user = await this.userById(c, userId);
+    if (!user || user.deleted_at) throw authErrors.userNotFound();
+    const sessionId = randomUUID();
+    const { rows } = await c.query<{ created_at: Date }>(
+      `insert into auth.sessions (id, user_id, created_at, updated_at, aal, user_agent, ip, oauth_client_id,
+         oauth_resource, oauth_scope)
+       values ($1, $2, now(), now(), 'aal1', $3, $4, $5, $6, $7) returning created_at`,
+      [
+        sessionId,
+        user.id,
+        meta.userAgent?.slice(0, 512) ?? null,
+        meta.ip ?? null,
+        grant.clientId,
+        grant.resource,
+        grant.scope,
+      ],
+    );
+    const session = await this.sessionJson(c, user, sessionId, rows[0]!.created_at, null, grant);
+    return { ...session, session_id: sessionId };
   }
 
   async getUser(accessToken: string | undefined): Promise<UserJson> {
@@ -168,7 +216,7 @@ export class AuthService {
   }
 
   /** The user behind a valid access token whose session still exists (Supabase Auth's check). */
-  private async authenticate(accessToken: string | undefined): Promise<{ user: UserRow; sessionId: string }> {
+  async authenticate(accessToken: string | undefined): Promise<{ user: UserRow; sessionId: string }> {
     const claims = await this.tokens.verify(accessToken);
     const { rows } = await this.pool.query<UserRow & { session_exists: boolean }>(
       `select ${USER_COLUMNS}, exists (select 1 from auth.sessions s where s.id = $2 and s.user_id = u.id) as session_exists
@@ -197,6 +245,7 @@ export class AuthService {
     sessionId: string,
     signedInAt: Date,
     parentHash: string | null,
+    oauth?: { clientId: string; resource: string; scope: string },
   ): Promise<SessionJson> {
     const refreshToken = randomBytes(24).toString('base64url');
     await c.query(
@@ -204,7 +253,7 @@ export class AuthService {
        values ('00000000-0000-0000-0000-000000000000', $1, $2, false, now(), now(), $3, $4)`,
       [hashToken(refreshToken), user.id, parentHash, sessionId],
     );
-    const { token, expiresAt } = await this.tokens.issue(user, sessionId, signedInAt);
+    const { token, expiresAt } = await this.tokens.issue(user, sessionId, signedInAt, oauth);
     return {
       access_token: token,
       token_type: 'bearer',
@@ -237,7 +286,7 @@ export class AuthService {
       throw authErrors.validation('Password cannot be longer than 72 characters');
   }
 
-  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return transaction(this.pool, fn);
   }
 }

@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { auditRouter } from '../audit/routes.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { principalOf } from '../auth/principal.ts';
+import { apiProtectedResource } from '../auth/protected-resource.ts';
 import { catalogRouter } from '../catalog/routes.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { installationsRouter } from '../installations/routes.ts';
@@ -26,7 +27,7 @@ export function apiRouter(deps: GatewayDeps): Router {
     res.json(spec.document(deps.env.SWITCHBOARD_PUBLIC_URL));
   });
 
-  router.use(authenticate(deps));
+  router.use(authenticate(deps, () => apiProtectedResource(deps.env.SWITCHBOARD_PUBLIC_URL)));
   router.use(async (_req, res, next) => {
     await deps.limits.checkRequest(principalOf(res));
     next();

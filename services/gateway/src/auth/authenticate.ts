@@ -1,4 +1,5 @@
 import type { AuditWriter } from '@switchboard/db';
+import { type McpResource, reachOf, scopeFor } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
 import { DomainError } from '@switchboard/runtime';
 import type { Request, RequestHandler } from 'express';
@@ -13,8 +14,14 @@ export interface AuthenticateDeps {
   apiKeys: ApiKeyVerifier;
   audit: AuditWriter;
   metrics: GatewayMetrics;
-  /** `<public url>/.well-known/oauth-protected-resource`, named in every 401 for MCP clients. */
-  resourceMetadataUrl: string;
+}
+
+/** What a request's resource tells clients in a challenge, and which OAuth tokens it accepts. */
+export interface ProtectedResource {
+  /** Its RFC 9728 metadata document, named in every 401. */
+  metadataUrl: string;
+  /** The MCP resource; OAuth clients' tokens are accepted only when issued for exactly it. */
+  resource?: McpResource;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -24,10 +31,42 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
  * Establishes `res.locals.principal` from `Authorization: Bearer <Supabase access token | API key>`.
  * Anything else gets a 401 with `WWW-Authenticate` (RFC 6750 + RFC 9728), and an audit record.
  */
-export function authenticate(deps: AuthenticateDeps): RequestHandler {
+export function authenticate(
+  deps: AuthenticateDeps,
+  protectedResource: (req: Request) => ProtectedResource,
+): RequestHandler {
   return async (req, res, next) => {
+    const pr = protectedResource(req);
+    const scope = pr.resource ? scopeFor(pr.resource) : undefined;
     try {
-      res.locals.principal = await verify(req, deps);
+      const principal = await verify(req, deps);
+      if (principal.oauth) {
+        if (!pr.resource || principal.oauth.resource !== pr.resource.url)
+          throw new AuthFailure(
+            'wrong_resource',
+            'The access token was issued for another resource',
+            principal.userId,
+          );
+        if (reachOf(principal.oauth.scopes, pr.resource) === 'none') {
+          // RFC 6750 §3.1: authenticated, but the grant does not cover this; a client may step up.
+          return next(
+            new DomainError(
+              'forbidden',
+              `The access token's scope does not include ${scope}`,
+              {
+                'WWW-Authenticate': bearerChallenge({
+                  error: 'insufficient_scope',
+                  scope,
+                  resource_metadata: pr.metadataUrl,
+                  error_description: `The access token's scope does not include ${scope}`,
+                }),
+              },
+              { reason: 'insufficient_scope' },
+            ),
+          );
+        }
+      }
+      res.locals.principal = principal;
       next();
     } catch (err) {
       if (!(err instanceof AuthFailure)) return next(err);
@@ -51,9 +90,10 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       }
       const challenge =
         err.reason === 'missing_token'
-          ? bearerChallenge({ resource_metadata: deps.resourceMetadataUrl })
+          ? bearerChallenge({ resource_metadata: pr.metadataUrl, scope })
           : bearerChallenge({
-              resource_metadata: deps.resourceMetadataUrl,
+              resource_metadata: pr.metadataUrl,
+              scope,
               error: 'invalid_token',
               error_description: err.message,
             });

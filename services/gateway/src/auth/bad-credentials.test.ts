@@ -55,7 +55,6 @@ describe('every challenge', () => {
     expect(() =>
       parseWwwAuthenticate('Bearer error="invalid_token", error_description="must be "Bearer <token>""'),
     ).toThrow(/invalid WWW-Authenticate/);
-    const metadata = `${h.url}/.well-known/oauth-protected-resource`;
     const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Basic YTpi' },
@@ -67,7 +66,16 @@ describe('every challenge', () => {
       { authorization: `Bearer swb_${'x'.repeat(40)}` },
       { authorization: `Bearer ${good.slice(0, -12)}` },
     ];
-    for (const path of ['/api/v1/me', '/mcp', '/mcp/everything']) {
+    // Each resource names its own metadata document, and MCP resources the scope to ask for.
+    const expected: Record<string, { metadata: string; scope?: string }> = {
+      '/api/v1/me': { metadata: `${h.url}/.well-known/oauth-protected-resource` },
+      '/mcp': { metadata: `${h.url}/.well-known/oauth-protected-resource/mcp`, scope: 'mcp' },
+      '/mcp/everything': {
+        metadata: `${h.url}/.well-known/oauth-protected-resource/mcp/everything`,
+        scope: 'mcp:everything',
+      },
+    };
+    for (const [path, { metadata, scope }] of Object.entries(expected)) {
       for (const headers of attempts) {
         const res = await fetch(`${h.url}${path}`, { method: 'POST', headers });
         expect(res.status).toBe(401);
@@ -76,6 +84,7 @@ describe('every challenge', () => {
         expect(more).toEqual([]);
         expect(challenge!.scheme).toBe('Bearer');
         expect(challenge!.params.resource_metadata).toBe(metadata);
+        expect(challenge!.params.scope).toBe(scope);
         if (headers.authorization) {
           expect(challenge!.params.error).toBe('invalid_token');
           expect(challenge!.params.error_description).toBe(

@@ -9,7 +9,17 @@ export interface JwtVerifierOptions {
   /** Legacy HS256 projects only; without it HS256 tokens are refused. */
   hs256Secret?: string | undefined;
   clockToleranceSeconds?: number;
+  /**
+   * Audiences an OAuth client's token may carry besides Supabase's `authenticated`: this gateway's MCP
+   * resources (which resource a request may use is the router's check).
+   */
+  isOurResource?: (audience: string) => boolean;
+  /** Which of these sessions still exist: an OAuth token whose session was revoked is refused. */
+  liveSessions?: (ids: string[]) => Promise<Set<string>>;
 }
+
+/** How long a verified OAuth client's token is trusted before its session is looked at again. */
+const OAUTH_RECHECK_MILLIS = 5000;
 
 const ASYMMETRIC = ['ES256', 'RS256'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,7 +51,9 @@ export class JwtVerifier {
     if (cached && cached.until > Date.now()) return cached.principal;
     const principal = await this.verifyUncached(token);
     const exp = typeof principal.claims.exp === 'number' ? principal.claims.exp * 1000 : 0;
-    this.verified.set(token, { principal, until: Math.min(exp, Date.now() + 60_000) });
+    // A revoked grant ends its session: OAuth tokens are re-checked every few seconds, not every minute.
+    const trust = principal.oauth ? OAUTH_RECHECK_MILLIS : 60_000;
+    this.verified.set(token, { principal, until: Math.min(exp, Date.now() + trust) });
     return principal;
   }
 
@@ -54,7 +66,6 @@ export class JwtVerifier {
     }
     const common = {
       issuer: this.opts.issuer,
-      audience: 'authenticated',
       clockTolerance: this.opts.clockToleranceSeconds ?? 10,
     };
     let payload: JWTPayload;
@@ -75,6 +86,7 @@ export class JwtVerifier {
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub) || payload.role !== 'authenticated') {
       throw new AuthFailure('not_a_user', 'The token does not belong to a signed-in user');
     }
+    const oauth = await this.oauthOf(payload);
     const email = typeof payload.email === 'string' ? payload.email : '';
     return {
       userId: payload.sub,
@@ -82,7 +94,26 @@ export class JwtVerifier {
       role: operatorRole(payload.app_metadata),
       claims: { ...payload, sub: payload.sub, role: 'authenticated' },
       via: 'jwt',
+      ...(oauth ? { oauth } : {}),
     };
+  }
+
+  /**
+   * Supabase's first-party tokens carry `aud: "authenticated"`; an OAuth client's carry the resource
+   * they were issued for and a `client_id`, and are honoured only while their session lives.
+   */
+  private async oauthOf(payload: JWTPayload): Promise<Principal['oauth']> {
+    const aud = Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : payload.aud;
+    if (aud === 'authenticated' && payload.client_id === undefined) return undefined;
+    if (typeof aud !== 'string' || !this.opts.isOurResource?.(aud) || typeof payload.client_id !== 'string')
+      throw new AuthFailure('wrong_audience', 'The access token is meant for another audience');
+    const sessionId = typeof payload.session_id === 'string' ? payload.session_id : '';
+    if (!UUID.test(sessionId))
+      throw new AuthFailure('malformed_token', 'The access token has invalid claims');
+    if (this.opts.liveSessions && !(await this.opts.liveSessions([sessionId])).has(sessionId))
+      throw new AuthFailure('grant_revoked', 'The access was revoked: sign in again');
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    return { clientId: payload.client_id, resource: aud, scopes, sessionId };
   }
 }
 

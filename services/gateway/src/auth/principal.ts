@@ -12,6 +12,11 @@ export interface Principal {
   via: 'jwt' | 'api_key';
   /** Set when the caller used an API key: its id and the installation slugs it may reach (null = all). */
   apiKey?: { id: string; scopes: string[] | null };
+  /**
+   * Set when the caller is an OAuth client (an MCP client the user connected): the resource its token
+   * was issued for (accepted there only), its scopes, and the session a revoked grant ends.
+   */
+  oauth?: { clientId: string; resource: string; scopes: string[]; sessionId: string };
 }
 
 export function principalOf(res: Response): Principal {
@@ -37,7 +42,9 @@ export type AuthFailureReason =
   | 'unknown_api_key'
   | 'revoked_api_key'
   | 'expired_api_key'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'wrong_resource'
+  | 'grant_revoked';
 
 export class AuthFailure extends Error {
   constructor(

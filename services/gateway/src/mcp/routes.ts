@@ -1,4 +1,4 @@
-import { InternalTokens, splitName, type TargetInstallation } from '@switchboard/mcp';
+import { InternalTokens, reachOf, splitName, type TargetInstallation } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
 import { bodyLimitOf, DomainError, toHttpError } from '@switchboard/runtime';
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
@@ -6,6 +6,7 @@ import { assertInScope } from '../api/access.ts';
 import { slug as slugSchema } from '../api/schemas.ts';
 import { authenticate } from '../auth/authenticate.ts';
 import { type Principal, principalOf } from '../auth/principal.ts';
+import { mcpProtectedResource } from '../auth/protected-resource.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
@@ -41,7 +42,10 @@ export function mcpRouter(deps: GatewayDeps): Router {
   const directory = new InstallationDirectory(deps.pool, deps.changes);
 
   router.use('/mcp', hostCheck(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SWITCHBOARD_ALLOWED_HOSTS));
-  router.use('/mcp', authenticate(deps));
+  router.use(
+    '/mcp',
+    authenticate(deps, (req) => mcpProtectedResource(deps.env.SWITCHBOARD_PUBLIC_URL, req.path)),
+  );
   router.use('/mcp', async (_req, res, next) => {
     await deps.limits.checkRequest(principalOf(res));
     next();
@@ -159,12 +163,18 @@ export function mcpRouter(deps: GatewayDeps): Router {
       .filter(Boolean)
       .sort();
     const entries = await directory.list(principal);
+    // An OAuth grant narrowed to some installations (`mcp:<slug>` scopes) reaches only those.
+    const reach = principal.oauth
+      ? reachOf(principal.oauth.scopes, { kind: 'aggregate', url: '' })
+      : undefined;
+    const oauthSlugs = reach && reach !== 'none' && !reach.all ? reach.slugs : undefined;
     const installations = entries
       .filter((i) => i.enabled)
       .filter((i) => tags.length === 0 || i.tags.some((t) => tags.includes(t)))
       .filter((i) => !principal.apiKey?.scopes || principal.apiKey.scopes.includes(i.slug))
+      .filter((i) => !oauthSlugs || oauthSlugs.includes(i.slug))
       .map((i) => ({ id: i.id, slug: i.slug }));
-    const selector = `tags=${tags.join(',')};key=${principal.apiKey?.scopes ? principal.apiKey.id : '*'}`;
+    const selector = `tags=${tags.join(',')};key=${principal.apiKey?.scopes ? principal.apiKey.id : '*'};oauth=${oauthSlugs?.join(',') ?? '*'}`;
     await route(req, res, {
       mode: 'aggregate',
       installations,

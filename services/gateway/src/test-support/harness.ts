@@ -10,7 +10,7 @@ import { createClient, type Session, type SupabaseClient } from '@supabase/supab
 import { createApp as createAuthApp } from '@switchboard/auth/app';
 import { loadAuthEnv } from '@switchboard/auth/env';
 import { SigningKeys } from '@switchboard/auth/keys';
-import { createPool, type Pool } from '@switchboard/db';
+import { AuditWriter, createPool, type Pool } from '@switchboard/db';
 import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
 import { createHttpServer } from '@switchboard/runtime';
 import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
@@ -70,6 +70,8 @@ export interface HarnessOptions {
   workers?: number;
   /** Gateway replicas (each on its own port, sharing the workers and the database). */
   gateways?: number;
+  /** How local auth fetches Client ID Metadata Documents (a test's own CA). */
+  fetchClientMetadata?: typeof fetch;
   /** Options of every replica's limits (a test clock, say). */
   limits?: Omit<LimitsOptions, 'onRejected'>;
 }
@@ -115,13 +117,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     LOG_LEVEL: 'silent',
     ...opts.authEnv,
   });
+  const authPool = pool('auth');
+  const authAudit = new AuditWriter(authPool, { logger: silent, flushIntervalMillis: 100 });
   const authUrl = await listen(
     createAuthApp({
       env: authEnv,
       logger: silent,
       registry: createRegistry('auth', { defaults: false }),
-      pool: pool('auth'),
+      pool: authPool,
       keys,
+      audit: authAudit,
+      ...(opts.fetchClientMetadata ? { fetchClientMetadata: opts.fetchClientMetadata } : {}),
     }),
   );
 
@@ -276,6 +282,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       for (const g of gateways) await g.close();
       await Promise.all(workerClosers.map((close) => close().catch(() => undefined)));
+      await authAudit.close();
       await Promise.all(pools.map((p) => p.end()));
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
-import { guardedFetch } from './net-guard.ts';
 import { renderRecord } from './template.ts';
 
 export interface RemoteDeps {

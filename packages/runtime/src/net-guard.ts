@@ -43,11 +43,23 @@ export class PrivateNetworkError extends Error {
 /**
  * A `fetch` whose connections refuse private and loopback addresses, checked on the address actually
  * connected to (after DNS), so a hostname that resolves — or re-resolves — inward is refused too.
+ * `ca` adds certificate authorities to trust (a private CA; tests' self-signed servers).
  */
-export function guardedFetch(allowPrivate: boolean): typeof fetch {
-  if (allowPrivate) return quietSignals(fetch);
+export function guardedFetch(allowPrivate: boolean, opts: { ca?: string } = {}): typeof fetch {
+  if (allowPrivate && !opts.ca) return quietSignals(fetch);
+  if (allowPrivate) {
+    const trusting = new Agent({ connect: { ca: opts.ca } });
+    return quietSignals(
+      (input, init) =>
+        undiciFetch(
+          input as never,
+          { ...(init as object), dispatcher: trusting } as never,
+        ) as unknown as Promise<Response>,
+    );
+  }
   const dispatcher = new Agent({
     connect: {
+      ...(opts.ca ? { ca: opts.ca } : {}),
       lookup: (hostname, options, callback) => {
         lookup(hostname, { ...options, all: true }, (err, addresses) => {
           if (err) return callback(err, '', 0);

@@ -1,0 +1,182 @@
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { parseWwwAuthenticate, waitFor } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+import { consentAs, TestOAuthClient } from '../test-support/oauth-client.ts';
+
+// MCP clients sign in with OAuth 2.1, nothing pasted: the MCP SDK's own client flow (discovery, dynamic
+// client registration, authorize with PKCE and `resource`, the user's consent, token) against the
+// gateway and local auth, then tools, refresh, revocation and refusal.
+
+let h: Harness;
+let user: { token: string; id: string };
+beforeAll(async () => {
+  h = await startHarness();
+  const session = await h.signUp();
+  user = { token: session.access_token, id: session.user.id };
+  await h.install(user.token, 'everything');
+  await h.install(user.token, 'everything', 'second');
+});
+afterAll(() => h?.close());
+
+/** The SDK's flow to the end: returns the provider holding tokens for `serverUrl`. */
+async function signIn(serverUrl: string, client = new TestOAuthClient('http://127.0.0.1:33418/callback')) {
+  expect(await auth(client, { serverUrl })).toBe('REDIRECT');
+  const back = await consentAs(h, user.token, client.authorizationUrl!);
+  expect(back.searchParams.get('iss')).toBe(`${h.url}/auth/v1`);
+  expect(back.searchParams.get('state')).toBe(client.authorizationUrl!.searchParams.get('state'));
+  const code = back.searchParams.get('code')!;
+  expect(await auth(client, { serverUrl, authorizationCode: code })).toBe('AUTHORIZED');
+  return client;
+}
+
+async function connect(serverUrl: string, provider: TestOAuthClient) {
+  const client = new Client({ name: 'oauth-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl), { authProvider: provider }));
+  return client;
+}
+
+const mcpStatus = (url: string, token: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
+  }).then(async (r) => ({
+    status: r.status,
+    challenge: r.headers.get('www-authenticate'),
+    body: await r.text(),
+  }));
+
+describe('an MCP client signing in with OAuth', () => {
+  it('finds everything from a 401: metadata per resource, authorization-server discovery both ways', async () => {
+    const unauthenticated = await fetch(`${h.url}/mcp/second`, { method: 'POST' });
+    const [challenge] = parseWwwAuthenticate(unauthenticated.headers.get('www-authenticate')!);
+    expect(challenge!.params).toEqual({
+      resource_metadata: `${h.url}/.well-known/oauth-protected-resource/mcp/second`,
+      scope: 'mcp:second',
+    });
+    const prm = await (await fetch(challenge!.params.resource_metadata!)).json();
+    expect(prm).toMatchObject({
+      resource: `${h.url}/mcp/second`,
+      authorization_servers: [`${h.url}/auth/v1`],
+    });
+    for (const path of [
+      '/.well-known/oauth-authorization-server/auth/v1',
+      '/auth/v1/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration/auth/v1',
+      '/auth/v1/.well-known/openid-configuration',
+    ]) {
+      const metadata = await (await fetch(`${h.url}${path}`)).json();
+      expect(metadata, path).toMatchObject({
+        issuer: `${h.url}/auth/v1`,
+        code_challenge_methods_supported: ['S256'],
+        client_id_metadata_document_supported: true,
+        authorization_response_iss_parameter_supported: true,
+      });
+    }
+  });
+
+  it('completes against /mcp: register, authorize, consent, token, then tools; refresh; revoke', async () => {
+    const provider = await signIn(`${h.url}/mcp`);
+    const client = await connect(`${h.url}/mcp`, provider);
+    const tools = await client.listTools();
+    expect(tools.tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['everything__echo', 'second__echo']),
+    );
+    expect(
+      await client.callTool({ name: 'everything__echo', arguments: { message: 'via oauth' } }),
+    ).toMatchObject({
+      content: [{ text: 'Echo: via oauth' }],
+    });
+    await client.close();
+
+    // The access token is bound to its resource and names the client.
+    const first = provider.tokens()!;
+    const claims = JSON.parse(Buffer.from(first.access_token.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({
+      aud: `${h.url}/mcp`,
+      sub: user.id,
+      client_id: provider.clientInformation()!.client_id,
+      scope: 'mcp',
+    });
+
+    // Refresh: a new access token and a rotated refresh token; the old refresh token is spent.
+    expect(await auth(provider, { serverUrl: `${h.url}/mcp` })).toBe('AUTHORIZED');
+    const second = provider.tokens()!;
+    expect(second.access_token).not.toBe(first.access_token);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect((await mcpStatus(`${h.url}/mcp`, second.access_token)).status).toBe(200);
+
+    // The user sees the connected app and revokes it: refresh stops at once, access within seconds.
+    const grants = await fetch(`${h.url}/auth/v1/user/oauth/grants`, {
+      headers: { authorization: `Bearer ${user.token}`, apikey: h.anonKey },
+    });
+    const listed = (await grants.json()) as { client: { id: string; name: string }; scope: string }[];
+    expect(listed).toEqual([
+      expect.objectContaining({ client: expect.objectContaining({ name: 'Test MCP client' }), scope: 'mcp' }),
+    ]);
+    const revoked = await fetch(
+      `${h.url}/auth/v1/user/oauth/grants?client_id=${encodeURIComponent(listed[0]!.client.id)}`,
+      { method: 'DELETE', headers: { authorization: `Bearer ${user.token}`, apikey: h.anonKey } },
+    );
+    expect(revoked.status).toBe(204);
+    await expect(auth(provider, { serverUrl: `${h.url}/mcp` })).resolves.toBe('REDIRECT');
+    await waitFor(async () => (await mcpStatus(`${h.url}/mcp`, second.access_token)).status === 401, {
+      what: 'the revoked access token to be refused',
+    });
+    const refused = await mcpStatus(`${h.url}/mcp`, second.access_token);
+    expect(parseWwwAuthenticate(refused.challenge!)[0]!.params.error).toBe('invalid_token');
+  });
+
+  it('completes against /mcp/<slug>, and the token works there and nowhere else', async () => {
+    const provider = await signIn(`${h.url}/mcp/second`);
+    const client = await connect(`${h.url}/mcp/second`, provider);
+    expect(await client.callTool({ name: 'echo', arguments: { message: 'one server' } })).toMatchObject({
+      content: [{ text: 'Echo: one server' }],
+    });
+    await client.close();
+    const token = provider.tokens()!.access_token;
+    for (const other of [`${h.url}/mcp`, `${h.url}/mcp/everything`]) {
+      const res = await mcpStatus(other, token);
+      expect(res.status, other).toBe(401);
+      expect(parseWwwAuthenticate(res.challenge!)[0]!.params).toMatchObject({
+        error: 'invalid_token',
+        error_description: 'The access token was issued for another resource',
+      });
+    }
+    const api = await fetch(`${h.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(401);
+    // Local auth's own user endpoint does not take it either: it is not a session token.
+    const gotrue = await fetch(`${h.url}/auth/v1/user`, {
+      headers: { authorization: `Bearer ${token}`, apikey: h.anonKey },
+    });
+    expect(gotrue.status).toBe(403);
+  });
+
+  it('a second authorization by the same user and client needs no consent again', async () => {
+    const provider = new TestOAuthClient('http://127.0.0.1:40001/cb', undefined, 'Returning client');
+    await signIn(`${h.url}/mcp`, provider);
+    // The same client asks again (a new device, a lost token): the consent stands, the code comes at once.
+    provider.saveTokens(undefined as never);
+    expect(await auth(provider, { serverUrl: `${h.url}/mcp` })).toBe('REDIRECT');
+    const authorize = await fetch(provider.authorizationUrl!, { redirect: 'manual' });
+    const id = new URL(authorize.headers.get('location')!).searchParams.get('authorization_id');
+    const details = await (
+      await fetch(`${h.url}/auth/v1/oauth/authorizations/${id}`, {
+        headers: { authorization: `Bearer ${user.token}`, apikey: h.anonKey },
+      })
+    ).json();
+    expect(details).toEqual({ redirect_url: expect.stringContaining('code=') });
+  });
+});
