@@ -4,5 +4,6 @@ export * from './conformance.ts';
 export * from './credential-proxy.ts';
 export * from './database.ts';
 export * from './elasticsearch-standin.ts';
+export * from './https-server.ts';
 export * from './users.ts';
 export * from './wait.ts';
