@@ -1,6 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { freePort } from '@switchboard/runtime';
 import { parseWwwAuthenticate, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -178,5 +184,46 @@ describe('an MCP client signing in with OAuth', () => {
       })
     ).json();
     expect(details).toEqual({ redirect_url: expect.stringContaining('code=') });
+  });
+});
+
+describe('mcp-remote (how Claude Desktop reaches remote servers)', () => {
+  it('signs in with no header through the consent API, then lists and calls tools', async () => {
+    const configDir = await mkdtemp(path.join(tmpdir(), 'mcp-remote-'));
+    const callbackPort = await freePort();
+    const proxy = createRequire(import.meta.url).resolve('mcp-remote/dist/proxy.js');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [proxy, `${h.url}/mcp`, String(callbackPort)],
+      env: { ...(process.env as Record<string, string>), MCP_REMOTE_CONFIG_DIR: configDir, BROWSER: 'none' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const client = new Client({ name: 'claude-desktop-like', version: '1.0.0' });
+    const connected = client.connect(transport);
+    try {
+      // mcp-remote prints where the user should go; the user approves on the consent page.
+      const url = await waitFor(() => /Please authorize this client by visiting:\s+(\S+)/.exec(stderr)?.[1], {
+        timeoutMillis: 60_000,
+        what: 'mcp-remote to ask for authorization',
+      });
+      const back = await consentAs(h, user.token, new URL(url));
+      expect(back.port).toBe(String(callbackPort));
+      expect((await fetch(back)).status).toBe(200);
+      await connected;
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).toContain('everything__echo');
+      expect(
+        await client.callTool({ name: 'everything__echo', arguments: { message: 'via mcp-remote' } }),
+      ).toMatchObject({
+        content: [{ text: 'Echo: via mcp-remote' }],
+      });
+    } finally {
+      await client.close().catch(() => undefined);
+      await rm(configDir, { recursive: true, force: true });
+    }
   });
 });
