@@ -41,7 +41,8 @@ export function authenticate(
     try {
       const principal = await verify(req, deps);
       if (principal.oauth) {
-        if (!pr.resource || principal.oauth.resource !== pr.resource.url)
+        const bound = principal.oauth.resource !== undefined;
+        if (!pr.resource || (bound && principal.oauth.resource !== pr.resource.url))
           throw new AuthFailure(
             'wrong_resource',
             'The access token was issued for another resource',

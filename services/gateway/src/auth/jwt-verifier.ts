@@ -105,15 +105,25 @@ export class JwtVerifier {
   private async oauthOf(payload: JWTPayload): Promise<Principal['oauth']> {
     const aud = Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : payload.aud;
     if (aud === 'authenticated' && payload.client_id === undefined) return undefined;
-    if (typeof aud !== 'string' || !this.opts.isOurResource?.(aud) || typeof payload.client_id !== 'string')
+    if (typeof payload.client_id !== 'string')
+      throw new AuthFailure('wrong_audience', 'The access token is meant for another audience');
+    // Supabase Auth's own OAuth server (the full stack) keeps `aud: "authenticated"` and knows none of
+    // our scopes (supabase/auth#2610): such a token is an OAuth client's, reaching every MCP resource.
+    const unbound = aud === 'authenticated';
+    if (!unbound && (typeof aud !== 'string' || !this.opts.isOurResource?.(aud)))
       throw new AuthFailure('wrong_audience', 'The access token is meant for another audience');
     const sessionId = typeof payload.session_id === 'string' ? payload.session_id : '';
     if (!UUID.test(sessionId))
       throw new AuthFailure('malformed_token', 'The access token has invalid claims');
     if (this.opts.liveSessions && !(await this.opts.liveSessions([sessionId])).has(sessionId))
       throw new AuthFailure('grant_revoked', 'The access was revoked: sign in again');
-    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-    return { clientId: payload.client_id, resource: aud, scopes, sessionId };
+    const claimed = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    return {
+      clientId: payload.client_id,
+      resource: unbound ? undefined : (aud as string),
+      scopes: unbound ? ['mcp'] : claimed,
+      sessionId,
+    };
   }
 }
 

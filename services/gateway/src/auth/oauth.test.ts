@@ -8,6 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from '@switchboard/runtime';
 import { parseWwwAuthenticate, waitFor } from '@switchboard/testing';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 import { consentAs, TestOAuthClient } from '../test-support/oauth-client.ts';
@@ -184,6 +185,51 @@ describe('an MCP client signing in with OAuth', () => {
       })
     ).json();
     expect(details).toEqual({ redirect_url: expect.stringContaining('code=') });
+  });
+});
+
+describe('grants, scopes and other authorization servers', () => {
+  it('narrows /mcp to the installations a grant names (mcp:<slug> scopes)', async () => {
+    const provider = new TestOAuthClient('http://127.0.0.1:40002/cb', undefined, 'Narrow client');
+    expect(await auth(provider, { serverUrl: `${h.url}/mcp`, scope: 'mcp:second' })).toBe('REDIRECT');
+    expect(provider.authorizationUrl!.searchParams.get('scope')).toBe('mcp:second');
+    const back = await consentAs(h, user.token, provider.authorizationUrl!);
+    await auth(provider, { serverUrl: `${h.url}/mcp`, authorizationCode: back.searchParams.get('code')! });
+    const client = await connect(`${h.url}/mcp`, provider);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('second__echo');
+    expect(names.some((n) => n.startsWith('everything__'))).toBe(false);
+    await client.close();
+  });
+
+  it('audits registration, consent, issue, refresh and revocation, never a token', async () => {
+    const { rows } = await h.db.owner.query<{ action: string; metadata: unknown; reason: string | null }>(
+      `select action, metadata, reason from public.audit_events where action like 'oauth.%' and outcome = 'success'`,
+    );
+    const actions = new Set(rows.map((r) => r.action));
+    for (const action of [
+      'oauth.client_registered',
+      'oauth.consent_granted',
+      'oauth.token_issued',
+      'oauth.token_refreshed',
+      'oauth.grant_revoked',
+    ])
+      expect(actions, action).toContain(action);
+    expect(JSON.stringify(rows)).not.toMatch(/eyJ[\w-]+\.[\w-]+|refresh_token|code_verifier/);
+  });
+
+  it("accepts Supabase Auth's own OAuth tokens (aud authenticated, a client_id) on MCP resources only", async () => {
+    // What GoTrue's OAuth server issues today: not bound to a resource (supabase/auth#2610).
+    const claims = JSON.parse(Buffer.from(user.token.split('.')[1]!, 'base64url').toString());
+    const { kid, key } = h.keys.signing();
+    const token = await new SignJWT({ ...claims, client_id: 'gotrue-client' })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .sign(key);
+    expect((await mcpStatus(`${h.url}/mcp`, token)).status).toBe(200);
+    expect((await mcpStatus(`${h.url}/mcp/second`, token)).status).toBe(200);
+    expect(
+      (await fetch(`${h.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(401);
   });
 });
 

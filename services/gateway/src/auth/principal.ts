@@ -16,7 +16,13 @@ export interface Principal {
    * Set when the caller is an OAuth client (an MCP client the user connected): the resource its token
    * was issued for (accepted there only), its scopes, and the session a revoked grant ends.
    */
-  oauth?: { clientId: string; resource: string; scopes: string[]; sessionId: string };
+  oauth?: {
+    clientId: string;
+    /** Undefined for tokens of an authorization server that cannot bind them (Supabase Auth's, today). */
+    resource: string | undefined;
+    scopes: string[];
+    sessionId: string;
+  };
 }
 
 export function principalOf(res: Response): Principal {
