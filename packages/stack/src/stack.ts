@@ -134,6 +134,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
         SWITCHBOARD_INTERNAL_SECRET: internalSecret,
         SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
         SWITCHBOARD_AUTH_URL: authUrl,
+        SUPABASE_ANON_KEY: anonKey,
         // Tokens name the public URL as issuer; the keys are fetched from local auth directly.
         SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
         ...(env.SUPABASE_JWT_SECRET ? { SUPABASE_JWT_SECRET: env.SUPABASE_JWT_SECRET } : {}),

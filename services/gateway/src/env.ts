@@ -20,6 +20,8 @@ export const gatewayEnvSchema = z
     /** Where the JWKS is fetched; defaults to `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`. */
     SUPABASE_JWKS_URL: envFields.url().optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    /** The project's publishable (anon) key, handed to the gateway's pages (the OAuth consent page). */
+    SUPABASE_ANON_KEY: z.string().optional(),
     /** Shared with the workers: signs the internal hop. */
     SWITCHBOARD_INTERNAL_SECRET: z.string().min(32),
     /** Hostnames besides the public URL's and loopback that MCP requests may name in Host/Origin. */

@@ -198,7 +198,7 @@ export function oauthRouter(deps: OAuthRouterDeps): Router {
 
   router.post('/oauth/revoke', form, json, async (req, res, next) => {
     try {
-      const revoked = await deps.tokens.revoke((req.body ?? {}).token, credentialsOf(req));
+      const revoked = await deps.tokens.revoke(req.body?.token, credentialsOf(req));
       if (revoked)
         record('token_revoked', 'success', { owner_id: revoked.userId, target_type: 'oauth_session' });
       res.status(200).end();

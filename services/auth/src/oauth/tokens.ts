@@ -135,7 +135,7 @@ export class TokenEndpoint {
       [body.refresh_token, client.client_id],
     );
     const session = rows[0];
-    if (!session || !session.active) throw new OAuthError('invalid_grant', 'The refresh token is not valid');
+    if (!session?.active) throw new OAuthError('invalid_grant', 'The refresh token is not valid');
     if (body.resource !== undefined && body.resource !== session.oauth_resource)
       throw new OAuthError('invalid_target', 'resource differs from the one authorized');
     let narrowed: string | undefined;

@@ -197,6 +197,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     SWITCHBOARD_INTERNAL_SECRET: internalSecret,
     SWITCHBOARD_AUTH_URL: authUrl,
     SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
+    SUPABASE_ANON_KEY: anonKey,
     LOG_LEVEL: 'silent',
     AUDIT_LOG_LEVEL: 'silent',
     ...opts.gatewayEnv,
