@@ -68,7 +68,22 @@ describe('malformed MCP requests', () => {
       JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(5 * 1024 * 1024) } }),
     );
     expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { message: 'Request too large: at most 4 MiB' } });
     await stillServing();
+  });
+
+  it('refuses a body that is not JSON with 415, naming the type expected', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await post('/mcp/everything', '{"jsonrpc": "2.0", "id": 1, "method": "ping"}', {
+        'content-type': type,
+      });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toMatchObject({
+        jsonrpc: '2.0',
+        error: { message: `Unsupported Media Type: send Content-Type: application/json (got ${type})` },
+        id: null,
+      });
+    }
   });
 
   it('answers an unknown method inside a session with MethodNotFound', async () => {
