@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from '@switchboard/db';
 import { parseScopes } from '@switchboard/mcp';
 import { AuthApiError } from '../gotrue/errors.ts';
-import type { AuthService, ClientMeta } from '../sessions/auth-service.ts';
+import { type AuthService, type ClientMeta, hashToken } from '../sessions/auth-service.ts';
 import type { AuthorizationRow, Authorizations } from './authorizations.ts';
 import type { ClientRegistry, OAuthClient } from './clients.ts';
 import { OAuthError } from './errors.ts';
@@ -131,8 +131,8 @@ export class TokenEndpoint {
               exists (select 1 from auth.oauth_consents k where k.user_id = s.user_id and k.client_id = s.oauth_client_id
                         and k.resource = s.oauth_resource and k.revoked_at is null) as active
        from auth.refresh_tokens rt join auth.sessions s on s.id = rt.session_id
-       where rt.token = encode(sha256(convert_to($1, 'utf8')), 'hex') and s.oauth_client_id = $2`,
-      [body.refresh_token, client.client_id],
+       where rt.token = $1 and s.oauth_client_id = $2`,
+      [hashToken(body.refresh_token), client.client_id],
     );
     const session = rows[0];
     if (!session?.active) throw new OAuthError('invalid_grant', 'The refresh token is not valid');
@@ -174,10 +174,10 @@ export class TokenEndpoint {
       throw new OAuthError('invalid_request', 'token is required');
     const { rows } = await this.pool.query<{ user_id: string }>(
       `delete from auth.sessions s using auth.refresh_tokens rt
-       where rt.session_id = s.id and rt.token = encode(sha256(convert_to($1, 'utf8')), 'hex')
+       where rt.session_id = s.id and rt.token = $1
          and s.oauth_client_id = $2
        returning s.user_id`,
-      [tokenValue, client.client_id],
+      [hashToken(tokenValue), client.client_id],
     );
     return rows[0] ? { userId: rows[0].user_id } : undefined;
   }

@@ -27,7 +27,8 @@ export interface SessionJson {
 
 export type LogoutScope = 'global' | 'local' | 'others';
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+/** Refresh tokens are stored as their SHA-256 (hex); every look-up hashes the presented token this way. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /**
  * Sign-up, sign-in, refresh-token rotation with reuse detection, and sign-out, on the `auth` schema

@@ -11,7 +11,7 @@ import { parseWwwAuthenticate, waitFor } from '@switchboard/testing';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
-import { consentAs, TestOAuthClient } from '../test-support/oauth-client.ts';
+import { consentAs, initializeWith, TestOAuthClient } from '../test-support/oauth-client.ts';
 
 // MCP clients sign in with OAuth 2.1, nothing pasted: the MCP SDK's own client flow (discovery, dynamic
 // client registration, authorize with PKCE and `resource`, the user's consent, token) against the
@@ -45,25 +45,7 @@ async function connect(serverUrl: string, provider: TestOAuthClient) {
   return client;
 }
 
-const mcpStatus = (url: string, token: string) =>
-  fetch(url, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    }),
-  }).then(async (r) => ({
-    status: r.status,
-    challenge: r.headers.get('www-authenticate'),
-    body: await r.text(),
-  }));
+const mcpStatus = initializeWith;
 
 describe('an MCP client signing in with OAuth', () => {
   it('finds everything from a 401: metadata per resource, authorization-server discovery both ways', async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
+import { initializeWith } from '../test-support/oauth-client.ts';
 
 // The consent page in a real browser (Debian's Chromium, driven by playwright-core): a person who is
 // not signed in follows an MCP client's authorization link, signs in, sees who asks for what, approves,
@@ -117,20 +118,7 @@ describe('the consent page', () => {
     });
     expect(token.status).toBe(200);
     const { access_token } = (await token.json()) as { access_token: string };
-    const tools = await fetch(`${h.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${access_token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const tools = await initializeWith(`${h.url}/mcp`, access_token);
     expect(tools.status).toBe(200);
     await page.close();
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Router } from 'express';
+import { escapeHtml } from '../home/html.ts';
 
 const SCRIPT = readFileSync(new URL('./consent-page.js', import.meta.url), 'utf8');
 const CSP = [
@@ -11,9 +12,6 @@ const CSP = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
 ].join('; ');
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * `/oauth/consent?authorization_id=…`: where Supabase Auth's OAuth server (local auth in embedded mode,

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { escapeHtml } from './html.ts';
 
 /**
  * `GET /`: what a person (a browser) or a program (anything else) needs to take the next step: where to
@@ -23,9 +24,6 @@ export function homeRouter(publicUrl: string, authUrl: string): Router {
   });
   return router;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function page(l: Record<string, string>): string {
   const code = (s: string) => `<code>${escapeHtml(s)}</code>`;

@@ -96,3 +96,22 @@ export async function consentAs(
   expect(decided.status).toBe(200);
   return new URL(((await decided.json()) as { redirect_url: string }).redirect_url);
 }
+
+/** A raw MCP `initialize` with a bearer token: its status and challenge (what a token may reach). */
+export async function initializeWith(url: string, token: string) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
+  });
+  return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.text() };
+}
