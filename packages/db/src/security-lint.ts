@@ -40,6 +40,7 @@ export const SWITCHBOARD_SECURITY_ALLOWLIST: SecurityLintAllowlist = {
   // The RPCs of the API: SECURITY DEFINER, each checks the caller itself.
   userRpcs: [
     'public.install_server',
+    'public.install_custom_server',
     'public.update_installation',
     'public.uninstall_server',
     'public.set_installation_secret',
@@ -62,6 +63,14 @@ export const SWITCHBOARD_SECURITY_ALLOWLIST: SecurityLintAllowlist = {
     'switchboard.validate_string_map',
     'switchboard.validate_server_spec',
     'switchboard.servers_validate',
+    // The runtime kinds and their spec validators, which the catalog's validation trigger runs.
+    'switchboard.runtime_kinds',
+    'switchboard.validate_http_url',
+    'switchboard.validate_headers',
+    'switchboard.validate_stdio_spec',
+    'switchboard.validate_remote_spec',
+    'switchboard.validate_openapi_spec',
+    'switchboard.validate_graphql_spec',
   ],
 };
 

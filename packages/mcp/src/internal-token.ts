@@ -13,8 +13,8 @@ export interface TargetInstallation {
 export interface InternalClaims {
   /** The user the call runs as. */
   sub: string;
-  /** `installation` for `/mcp/<slug>`; `aggregate` for `/mcp`. */
-  mode: 'installation' | 'aggregate';
+  /** `installation` for `/mcp/<slug>`; `aggregate` for `/mcp`; `check` for a live check of an installation. */
+  mode: 'installation' | 'aggregate' | 'check';
   /** The installations this request may reach (one for `installation` mode). */
   installations: TargetInstallation[];
   /** Routing key for aggregate sessions (tags and key scope), so every replica picks the same worker. */
@@ -22,6 +22,8 @@ export interface InternalClaims {
   requestId?: string;
   apiKeyId?: string;
 }
+
+const MODES = new Set<InternalClaims['mode']>(['installation', 'aggregate', 'check']);
 
 export const INTERNAL_TOKEN_HEADER = 'x-switchboard-internal';
 const VERSION = 'sb1';
@@ -62,8 +64,7 @@ export class InternalTokens {
     if (typeof claims.exp !== 'number' || claims.exp * 1000 < now) throw new Error('expired internal token');
     if (typeof claims.sub !== 'string' || !Array.isArray(claims.installations))
       throw new Error('malformed internal token');
-    if (claims.mode !== 'installation' && claims.mode !== 'aggregate')
-      throw new Error('malformed internal token');
+    if (!MODES.has(claims.mode)) throw new Error('malformed internal token');
     const { exp: _exp, ...rest } = claims;
     return rest;
   }

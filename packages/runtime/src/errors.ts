@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  /** The request was understood and valid, but what it names does not work (a live check failed). */
+  check_failed: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -112,6 +114,8 @@ export function bodyLimitOf(err: unknown): string {
  */
 export function requireJsonBody(): RequestHandler {
   return (req, _res, next) => {
+    // An empty body (`Content-Length: 0`, as fetch sends for a bare POST) is no body, not a wrong type.
+    if (req.headers['content-length'] === '0') return next();
     if (req.is(['application/json', '+json']) === false) {
       const got = (req.headers['content-type'] ?? 'no Content-Type').split(';')[0]!.slice(0, 100);
       return next(

@@ -34,6 +34,11 @@ export const gatewayEnvSchema = z
           .map((h) => h.trim())
           .filter(Boolean),
       ),
+    /**
+     * How long a live check of an installation may take when its spec sets no `timeout_ms`: starting
+     * it (an npm install on first use) and listing its tools. Match the workers' call timeout.
+     */
+    GATEWAY_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
     /** Audit events are logged (for Elasticsearch) at this level, whatever LOG_LEVEL says. */

@@ -1,6 +1,7 @@
 import { INTERNAL_TOKEN_HEADER } from '@switchboard/mcp';
 import { createHttpApp, finishApp } from '@switchboard/runtime';
 import express, { type Express } from 'express';
+import { checkHandler } from './checks/routes.ts';
 import type { WorkerDeps } from './deps.ts';
 
 /** The worker's HTTP app: reached only by gateways, over the internal hop, with a signed token. */
@@ -14,7 +15,26 @@ export function createApp(deps: WorkerDeps): Express {
       res.status(401).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Unauthorized' }, id: null });
       return;
     }
+    if (claims.mode === 'check') {
+      res.status(403).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Forbidden' }, id: null });
+      return;
+    }
     await deps.sessions.handle(req, res, claims);
+  });
+  const check = checkHandler(deps.checker, deps.resolver);
+  app.post('/internal/check', express.json({ limit: '8mb' }), async (req, res) => {
+    let claims: ReturnType<typeof deps.tokens.verify>;
+    try {
+      claims = deps.tokens.verify(req.get(INTERNAL_TOKEN_HEADER) ?? '');
+    } catch {
+      res.status(401).json({ error: { code: 'unauthorized', message: 'Unauthorized' } });
+      return;
+    }
+    if (claims.mode !== 'check') {
+      res.status(403).json({ error: { code: 'forbidden', message: 'not a check token' } });
+      return;
+    }
+    await check(req, res, claims);
   });
   return finishApp(app);
 }

@@ -5,11 +5,11 @@ import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
 import { InternalTokens, SessionIds } from '@switchboard/mcp';
 import { createLogger, type Registry, type SecretMasker } from '@switchboard/observability';
 import type { Logger } from 'pino';
+import { HealthReporter } from './backends/health-reporter.ts';
+import { type RuntimeDeps, startBackend } from './backends/kinds.ts';
 import { BackendManager } from './backends/manager.ts';
-import { startOpenApiBackend } from './backends/openapi/backend.ts';
 import { PackageCache } from './backends/package-cache.ts';
-import { startRemoteBackend } from './backends/remote.ts';
-import { startStdioBackend } from './backends/stdio.ts';
+import { InstallationChecker } from './checks/checker.ts';
 import { CredentialResolver } from './credentials/resolver.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { WorkerEnv } from './env.ts';
@@ -54,7 +54,18 @@ export function buildWorkerDeps(
     logger,
     (outcome) => metrics.installs.inc({ outcome }),
   );
-  const connectTimeoutMillis = 30_000;
+  const runtimeDeps: RuntimeDeps = {
+    packages,
+    masker,
+    logger,
+    dataDir: env.SWITCHBOARD_DATA_DIR,
+    allowPrivateNetworks: env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
+    connectTimeoutMillis: 30_000,
+    callTimeoutMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
+    maxResponseBytes: env.WORKER_MAX_RESPONSE_BYTES,
+    onSpawn: () => metrics.spawns.inc(),
+  };
+  const health = new HealthReporter(pool, logger);
   backends = new BackendManager({
     logger,
     maxProcesses: env.WORKER_MAX_PROCESSES,
@@ -64,28 +75,8 @@ export function buildWorkerDeps(
     onCrash: () => metrics.crashes.inc(),
     onCircuitOpen: () => metrics.circuitOpens.inc(),
     circuit: { cooldownMillis: env.WORKER_CIRCUIT_COOLDOWN_SECONDS * 1000 },
-    start: {
-      stdio: (key, resolved) =>
-        startStdioBackend(key, resolved, {
-          packages,
-          masker,
-          logger,
-          dataDir: env.SWITCHBOARD_DATA_DIR,
-          connectTimeoutMillis,
-          onSpawn: () => metrics.spawns.inc(),
-        }),
-      remote: (key, resolved) =>
-        startRemoteBackend(key, resolved, {
-          allowPrivateNetworks: env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
-          connectTimeoutMillis,
-        }),
-      openapi: (key, resolved) =>
-        startOpenApiBackend(key, resolved, {
-          allowPrivateNetworks: env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
-          maxResponseBytes: env.WORKER_MAX_RESPONSE_BYTES,
-          callTimeoutMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
-        }),
-    },
+    start: (key, resolved) => startBackend(key, resolved, runtimeDeps),
+    onHealth: (resolved, report) => health.report(resolved, report),
   });
   // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
   const audit = new AuditWriter(pool, {
@@ -96,7 +87,13 @@ export function buildWorkerDeps(
   const observe =
     (userId: string, apiKeyId: string | undefined): ToolCallObserver =>
     (report) => {
-      const labels = { server: report.serverSlug, tool: report.tool.slice(0, 128), outcome: report.outcome };
+      // A custom server's slug is the user's to choose: metrics and audit label it `custom` (bounded).
+      const server = report.custom ? 'custom' : report.serverSlug;
+      const labels = {
+        server,
+        tool: report.custom ? 'custom' : report.tool.slice(0, 128),
+        outcome: report.outcome,
+      };
       metrics.toolCalls.inc(labels);
       metrics.toolCallDuration.observe(labels, report.durationMs / 1000);
       // Durable before the answer goes out: a worker killed right after answering loses no audit event.
@@ -106,7 +103,7 @@ export function buildWorkerDeps(
         owner_id: userId,
         actor_id: userId,
         api_key_id: apiKeyId ?? null,
-        server_slug: report.serverSlug,
+        server_slug: server,
         installation_slug: report.installationSlug,
         tool: report.tool.slice(0, 200),
         duration_ms: report.durationMs,
@@ -137,6 +134,12 @@ export function buildWorkerDeps(
     sessions,
     backends,
     audit,
+    resolver,
+    checker: new InstallationChecker({
+      start: (key, resolved) => startBackend(key, resolved, runtimeDeps),
+      defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
+      onHealth: (resolved, report) => health.report(resolved, report),
+    }),
   };
   return {
     deps,

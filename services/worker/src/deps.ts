@@ -3,6 +3,8 @@ import type { InternalTokens } from '@switchboard/mcp';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import type { BackendManager } from './backends/manager.ts';
+import type { InstallationChecker } from './checks/checker.ts';
+import type { CredentialResolver } from './credentials/resolver.ts';
 import type { WorkerEnv } from './env.ts';
 import type { SessionHost } from './sessions/session-host.ts';
 
@@ -15,4 +17,6 @@ export interface WorkerDeps {
   sessions: SessionHost;
   backends: BackendManager;
   audit: AuditWriter;
+  checker: InstallationChecker;
+  resolver: CredentialResolver;
 }

@@ -83,9 +83,9 @@ describe('the catalog', () => {
     ],
     ['a non-http remote url', { kind: 'remote', spec: { url: 'file:///etc/passwd' } }, /http\(s\) URL/],
     [
-      'an OpenAPI 2 document',
-      { kind: 'openapi', spec: { document: { swagger: '2.0' } } },
-      /OpenAPI 3\.0 or 3\.1/,
+      'a document of no OpenAPI version',
+      { kind: 'openapi', spec: { document: { openapi: '4.0.0' } } },
+      /OpenAPI 3\.0 or 3\.1 document, or a Swagger 2\.0 one/,
     ],
     [
       'a bad setting type',

@@ -1,3 +1,4 @@
+import { RUNTIME_KIND_NAMES, RUNTIME_KINDS } from '@switchboard/mcp';
 import { z } from 'zod';
 
 /** Shapes shared by the REST API's routers: request validation and the OpenAPI document. */
@@ -9,31 +10,108 @@ const tag = z.string().min(1).max(64);
 const tags = z.array(tag).max(20);
 const settingValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
-export const installationCreate = z.strictObject({
+/**
+ * A server spec: its kind (one of the runtime kinds) and that kind's fields. Only the field names are
+ * checked here, against the same registry Postgres uses; Postgres validates the values (one validator
+ * for catalog entries and custom installations).
+ */
+export const serverSpec = z
+  .object({ kind: z.enum(RUNTIME_KIND_NAMES) })
+  .catchall(z.unknown())
+  .superRefine((spec, ctx) => {
+    const allowed: readonly string[] = RUNTIME_KINDS[spec.kind].fields;
+    for (const key of Object.keys(spec)) {
+      if (key !== 'kind' && !allowed.includes(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `is not a field of a ${spec.kind} server (allowed: ${allowed.join(', ')})`,
+        });
+    }
+  });
+
+const toolName = z.string().min(1).max(128);
+export const toolFilters = z.strictObject({
+  allow: z.array(toolName).max(1000).optional(),
+  deny: z.array(toolName).max(1000).optional(),
+  overrides: z
+    .record(
+      toolName,
+      z.strictObject({ title: z.string().max(200).optional(), description: z.string().max(4000).optional() }),
+    )
+    .optional(),
+});
+
+const settings = z.record(z.string().max(128), settingValue);
+const secrets = z.record(z.string().max(128), z.string());
+
+export const catalogInstallationCreate = z.strictObject({
   server: z.string().min(1).max(64),
   slug,
-  settings: z.record(z.string().max(128), settingValue).optional(),
-  secrets: z.record(z.string().max(128), z.string()).optional(),
+  settings: settings.optional(),
+  secrets: secrets.optional(),
   tags: tags.optional(),
+  tools: toolFilters.optional(),
 });
+
+export const customInstallationCreate = z.strictObject({
+  slug,
+  spec: serverSpec,
+  config_schema: z
+    .array(z.lazy(() => setting))
+    .max(100)
+    .optional(),
+  settings: settings.optional(),
+  secrets: secrets.optional(),
+  tags: tags.optional(),
+  tools: toolFilters.optional(),
+});
+
+/** An installation of a catalog entry (`server`), or of a server of the user's own (`spec`). */
+export const installationCreate = z.union([catalogInstallationCreate, customInstallationCreate]);
+export type InstallationCreate = z.infer<typeof installationCreate>;
+
+/** Which of the two a body means, so a mistake is reported against the shape the user meant. */
+export function installationCreateFor(body: unknown) {
+  return body && typeof body === 'object' && 'spec' in body
+    ? customInstallationCreate
+    : catalogInstallationCreate;
+}
 
 export const installationPatch = z
   .strictObject({
-    settings: z.record(z.string().max(128), settingValue).optional(),
+    settings: settings.optional(),
     enabled: z.boolean().optional(),
     tags: tags.optional(),
+    tools: toolFilters.optional(),
+    spec: serverSpec.optional(),
+    config_schema: z
+      .array(z.lazy(() => setting))
+      .max(100)
+      .optional(),
   })
-  .refine(
-    (b) => b.settings !== undefined || b.enabled !== undefined || b.tags !== undefined,
-    'nothing to change',
-  );
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'nothing to change');
 
 export const secretPut = z.strictObject({ value: z.string() });
+
+export const installationStatus = z.object({
+  state: z.enum(['ok', 'failing', 'needs_auth', 'unknown']),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  failing_since: z.string().optional(),
+  checked_at: z.string().optional(),
+});
 
 export const installation = z.object({
   id: z.uuid(),
   slug: z.string(),
-  server: z.string(),
+  /** The catalog entry; null for a server of the user's own. */
+  server: z.string().nullable(),
+  kind: z.enum(RUNTIME_KIND_NAMES),
+  /** A custom installation's own server (null for catalog installations: see the catalog entry). */
+  spec: z.record(z.string(), z.unknown()).nullable(),
+  config_schema: z.array(z.record(z.string(), z.unknown())).nullable(),
+  tools: toolFilters,
+  status: installationStatus,
   enabled: z.boolean(),
   settings: z.record(z.string(), z.unknown()),
   tags: z.array(z.string()),
@@ -57,7 +135,7 @@ export const catalogEntryInput = z.strictObject({
   slug: slug.optional(),
   title: z.string().min(1).max(200),
   description: z.string().max(4000).optional(),
-  kind: z.enum(['stdio', 'remote', 'openapi']),
+  kind: z.enum(RUNTIME_KIND_NAMES),
   spec: z.record(z.string(), z.unknown()),
   config_schema: z.array(setting).max(100).optional(),
   tags: tags.optional(),
@@ -103,3 +181,9 @@ export const auditEvent = z.object({
 });
 
 export const me = z.object({ id: z.uuid(), email: z.string(), role: z.enum(['operator', 'user']) });
+
+export const checkResult = z.object({
+  ok: z.boolean(),
+  tools: z.array(z.object({ name: z.string(), description: z.string().optional() })),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});

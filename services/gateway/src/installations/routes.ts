@@ -5,8 +5,10 @@ import { assertInScope, assertUnscoped } from '../api/access.ts';
 import { asCaller } from '../api/as-caller.ts';
 import { type ApiSpec, routeDefiner } from '../api/openapi.ts';
 import {
+  checkResult,
   installation,
   installationCreate,
+  installationCreateFor,
   installationPatch,
   secretMeta,
   secretPut,
@@ -15,31 +17,87 @@ import {
 import { parse } from '../api/validate.ts';
 import { principalOf } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
+import { installationChecks } from './check.ts';
 import { installationsStore as store } from './store.ts';
 
 const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'is not a setting name');
 
 /** `/installations`: a user's enabled servers, their settings and their secrets (never returned). */
-export function installationsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Router {
+export function installationsRouter(
+  deps: Pick<GatewayDeps, 'pool' | 'env' | 'workers'>,
+  spec: ApiSpec,
+): Router {
   const router = Router();
   const route = routeDefiner(router, spec, 'installations');
   const { pool } = deps;
+  const checks = installationChecks(deps);
   const slugParam = (value: unknown) => parse(slug, value, 'slug');
+  const createBody = (body: unknown) => parse(installationCreateFor(body), body);
 
   route(
     {
       method: 'post',
       path: '/installations',
       access: 'user',
-      summary: 'Install a server from the catalog',
+      summary:
+        'Install a server from the catalog (`server`), or one of your own (`spec`: a remote MCP URL, an OpenAPI document, a GraphQL endpoint). Your own server is checked live before it is saved (422 `check_failed` with the reason if it does not work; `?check=false` saves without the check)',
       body: installationCreate,
       response: { status: 201, schema: installation, description: 'The installation' },
     },
     async (req, res) => {
-      assertUnscoped(principalOf(res));
-      const body = parse(installationCreate, req.body);
+      const principal = principalOf(res);
+      assertUnscoped(principal);
+      const body = createBody(req.body);
+      if ('spec' in body && req.query.check !== 'false') {
+        const draft = await asCaller(pool, res, (c) => store.draft(c, body));
+        const result = await checks.draft(req, principal, draft);
+        if (!result.ok)
+          throw new DomainError(
+            'check_failed',
+            `the server did not pass its live check, so nothing was saved: ${result.error?.message ?? 'unknown error'}`,
+            {},
+            { check: result },
+          );
+      }
       const created = await asCaller(pool, res, (c) => store.create(c, body));
       res.status(201).location(`${req.baseUrl}/installations/${created.slug}`).json(created);
+    },
+  );
+
+  route(
+    {
+      method: 'post',
+      path: '/installations/check',
+      access: 'user',
+      summary:
+        'Live check of an installation before saving it (the same body as a create; nothing is saved): start it with your credentials and list its tools',
+      body: installationCreate,
+      response: { status: 200, schema: checkResult, description: '`ok`, the tools, or what went wrong' },
+    },
+    async (req, res) => {
+      const principal = principalOf(res);
+      assertUnscoped(principal);
+      const body = createBody(req.body);
+      const draft = await asCaller(pool, res, (c) => store.draft(c, body));
+      res.json(await checks.draft(req, principal, draft));
+    },
+  );
+
+  route(
+    {
+      method: 'post',
+      path: '/installations/:slug/check',
+      access: 'user',
+      summary: 'Live check of a saved installation: start it with your credentials and list its tools',
+      response: { status: 200, schema: checkResult, description: '`ok`, the tools, or what went wrong' },
+    },
+    async (req, res) => {
+      const principal = principalOf(res);
+      const s = slugParam(req.params.slug);
+      assertInScope(principal, s);
+      const found = await asCaller(pool, res, (c) => store.get(c, s));
+      if (!found) throw new DomainError('not_found', `no installation ${s}`);
+      res.json(await checks.saved(req, principal, found, found.spec));
     },
   );
 
@@ -78,7 +136,8 @@ export function installationsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSp
       method: 'patch',
       path: '/installations/:slug',
       access: 'user',
-      summary: 'Change settings (merged; null removes), enabled or tags',
+      summary:
+        'Change settings (merged; null removes), enabled, tags, tool filters and overrides (`tools`), or the spec of a server of your own',
       body: installationPatch,
       response: { status: 200, schema: installation, description: 'The installation' },
     },

@@ -55,8 +55,9 @@ export class InstallationDirectory {
       entries = await sql(() =>
         asUser(this.pool, principal.claims, async (c) => {
           const { rows } = await c.query<DirectoryEntry>(
-            `select i.id, i.slug, i.enabled, i.tags, s.slug as server
-             from public.installations i join public.servers s on s.id = i.server_id order by i.slug`,
+            // A server of the user's own counts as `custom` (plan limits per server, bounded labels).
+            `select i.id, i.slug, i.enabled, i.tags, coalesce(s.slug, 'custom') as server
+             from public.installations i left join public.servers s on s.id = i.server_id order by i.slug`,
           );
           return rows;
         }),

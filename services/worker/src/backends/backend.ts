@@ -6,6 +6,7 @@ import {
   type Result,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ArgumentValidator } from './argument-validator.ts';
+import { ToolPolicy } from './tool-policy.ts';
 
 /**
  * Where a backend's server-to-client traffic goes: the client sessions multiplexed over it. Sessions
@@ -36,6 +37,10 @@ export class Backend {
   /** The child process of a stdio backend, for metrics and fault tests. */
   pid: number | undefined;
   inFlight = 0;
+  /** A cheap liveness check of the service behind a network backend (probed while the backend is live). */
+  probe: (() => Promise<void>) | undefined;
+  /** The installation's tool filters and overrides (set by the manager from the resolution). */
+  tools = new ToolPolicy(undefined);
 
   constructor(
     readonly key: string,

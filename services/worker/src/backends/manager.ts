@@ -3,14 +3,26 @@ import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import type { Backend } from './backend.ts';
 import { BackendUnavailable } from './backend-unavailable.ts';
 import { CircuitBreakers } from './circuit-breaker.ts';
+import { RUNTIMES } from './kinds.ts';
+import { BackendStartError } from './start-error.ts';
+import { ToolPolicy } from './tool-policy.ts';
 
 export { BackendUnavailable } from './backend-unavailable.ts';
 export { CircuitOpen } from './circuit-breaker.ts';
 
 export type StartBackend = (key: string, resolved: ResolvedInstallation) => Promise<Backend>;
 
+/** What the worker last saw of an installation, for its health record. */
+export type HealthReport =
+  | { status: 'ok' }
+  | { status: 'failing' | 'needs_auth'; code: string; message: string };
+
 export interface BackendManagerOptions {
-  start: Record<ResolvedInstallation['server']['kind'], StartBackend>;
+  start: StartBackend;
+  /** Every start, failed call and probe of an installation's backend reports here. */
+  onHealth?: (resolved: ResolvedInstallation, report: HealthReport) => void;
+  /** How often live backends that reach a service are probed (30 s); idle ones are not. */
+  probeMillis?: number;
   logger: Logger;
   /** Live stdio backends per worker; at the cap the least recently used idle one is stopped. */
   maxProcesses: number;
@@ -42,6 +54,9 @@ export class BackendManager {
   private readonly starting = new Map<string, Promise<Backend>>();
   private readonly crashes = new Map<string, CrashRecord>();
   private readonly reaper: NodeJS.Timeout;
+  private readonly prober: NodeJS.Timeout;
+  /** The resolution each live backend was started from, for health reports. */
+  private readonly resolutions = new Map<string, ResolvedInstallation>();
   private closing = false;
   private readonly breakers: CircuitBreakers;
 
@@ -54,6 +69,8 @@ export class BackendManager {
     });
     this.reaper = setInterval(() => this.reapIdle(), Math.min(30_000, Math.max(1000, opts.idleMillis / 4)));
     this.reaper.unref();
+    this.prober = setInterval(() => void this.probeLive(), opts.probeMillis ?? 30_000);
+    this.prober.unref();
   }
 
   get size(): number {
@@ -80,8 +97,17 @@ export class BackendManager {
   /** The outcome of a call: failures (timeouts, crashes, refused connections) count towards opening. */
   report(resolved: ResolvedInstallation, health: CallHealth): void {
     const key = BackendManager.keyOf(resolved);
-    if (health === 'ok') this.breakers.succeeded(key);
-    else if (health === 'failed') this.breakers.failed(key);
+    if (health === 'ok') {
+      this.breakers.succeeded(key);
+      this.opts.onHealth?.(resolved, { status: 'ok' });
+    } else if (health === 'failed') {
+      this.breakers.failed(key);
+      this.opts.onHealth?.(resolved, {
+        status: 'failing',
+        code: 'call_failed',
+        message: `calls to the ${resolved.server.slug} server failed (no answer in time, or the connection dropped)`,
+      });
+    }
   }
 
   async acquire(resolved: ResolvedInstallation): Promise<Backend> {
@@ -114,14 +140,31 @@ export class BackendManager {
     resolved: ResolvedInstallation,
     previous: Backend | undefined,
   ): Promise<Backend> {
-    if (resolved.server.kind === 'stdio') this.makeRoom(resolved.owner_id);
-    const backend = await this.opts.start[resolved.server.kind](key, resolved);
+    if (RUNTIMES[resolved.server.kind].spawnsProcess) this.makeRoom(resolved.owner_id);
+    let backend: Backend;
+    try {
+      backend = await this.opts.start(key, resolved);
+    } catch (err) {
+      if (err instanceof BackendStartError)
+        this.opts.onHealth?.(resolved, {
+          status: err.needsAuth ? 'needs_auth' : 'failing',
+          code: err.code,
+          message: err.message,
+        });
+      throw err;
+    }
+    backend.tools = new ToolPolicy(resolved.tools);
+    this.resolutions.set(key, resolved);
+    this.opts.onHealth?.(resolved, { status: 'ok' });
     if (previous && !previous.isClosed) {
       // The configuration changed: new calls go to the new backend, the old one finishes what it has.
       this.opts.onEvict?.('changed');
       this.retire(previous);
     }
     this.live.set(key, backend);
+    backend.onClose(() => {
+      if (!this.live.has(key)) this.resolutions.delete(key);
+    });
     backend.onClose(() => {
       if (this.live.get(key) !== backend) return;
       this.live.delete(key);
@@ -175,6 +218,34 @@ export class BackendManager {
     void backend.close();
   }
 
+  /**
+   * Backends that reach a service over the network are probed while they are live (someone used
+   * them within the idle timeout), so their health moves when the service does, not only on calls.
+   */
+  private async probeLive(): Promise<void> {
+    await Promise.all(
+      [...this.live.values()]
+        .filter((b) => b.probe && !b.retiring)
+        .map(async (b) => {
+          const resolved = this.resolutions.get(b.key);
+          if (!resolved) return;
+          try {
+            await b.probe!();
+            this.opts.onHealth?.(resolved, { status: 'ok' });
+          } catch (err) {
+            this.opts.onHealth?.(resolved, {
+              status: err instanceof BackendStartError && err.needsAuth ? 'needs_auth' : 'failing',
+              code: err instanceof BackendStartError ? err.code : 'probe_failed',
+              message:
+                err instanceof BackendStartError
+                  ? err.message
+                  : `the ${resolved.server.slug} server did not answer a health probe`,
+            });
+          }
+        }),
+    );
+  }
+
   private reapIdle(): void {
     const cutoff = Date.now() - this.opts.idleMillis;
     for (const backend of this.live.values()) {
@@ -194,6 +265,7 @@ export class BackendManager {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.reaper);
+    clearInterval(this.prober);
     await Promise.all([...this.live.values()].map((b) => b.close()));
     this.live.clear();
   }

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { BackendStartError } from './start-error.ts';
 
 const run = promisify(execFile);
 
@@ -99,7 +100,7 @@ export class PackageCache {
         (err as { stderr?: string }).stderr?.split('\n').find((l) => l.includes('ERR')) ??
         (err as Error).message;
       this.logger.error({ package: pkg, version, detail }, 'package install failed');
-      throw new Error(`could not install ${pkg}@${version}`);
+      throw new BackendStartError('did_not_start', `could not install ${pkg}@${version}`);
     }
   }
 

@@ -1,11 +1,16 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
-import { renderRecord } from './template.ts';
+import { BackendStartError, httpFailure, networkFailure } from './start-error.ts';
+import { renderRecord, templateValues } from './template.ts';
 
 export interface RemoteDeps {
   allowPrivateNetworks: boolean;
@@ -15,7 +20,7 @@ export interface RemoteDeps {
 /**
  * A remote MCP server over Streamable HTTP, falling back to the legacy SSE transport, with headers
  * rendered from the user's settings and secrets. Private and loopback targets are refused unless the
- * operator allows them.
+ * operator allows them. Failures are classified (DNS, TLS, refused, 401, not MCP) for the user.
  */
 export async function startRemoteBackend(
   key: string,
@@ -24,42 +29,60 @@ export async function startRemoteBackend(
 ): Promise<Backend> {
   const spec = resolved.server.spec as { url: string; headers?: Record<string, string> };
   const url = new URL(spec.url);
-  const headers = renderRecord(spec.headers, {
-    settings: resolved.settings,
-    secrets: resolved.secrets,
-    userDir: '',
-    installationDir: '',
-  });
+  const headers = renderRecord(spec.headers, templateValues(resolved));
   const fetchImpl = guardedFetch(deps.allowPrivateNetworks);
 
   const streamable = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
+  let first: BackendStartError;
   try {
     const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: fetchImpl });
     await streamable.connect(transport, { timeout: deps.connectTimeoutMillis });
-    return new Backend(key, streamable, resolved.updated_at, () => streamable.close());
+    return probed(new Backend(key, streamable, resolved.updated_at, () => streamable.close()), deps);
   } catch (err) {
     await streamable.close().catch(() => undefined);
-    if (
-      err instanceof Error &&
-      /private or loopback/.test(err.message + String((err as { cause?: unknown }).cause))
-    ) {
-      throw new Error(
-        `the ${resolved.server.slug} server's address is on a private network, which is not allowed`,
-      );
-    }
-    // Servers that predate Streamable HTTP answer the POST with 4xx: try the legacy SSE transport.
-    const legacy = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
-    try {
-      const transport = new SSEClientTransport(url, {
-        requestInit: { headers },
-        eventSourceInit: { fetch: fetchImpl },
-        fetch: fetchImpl,
-      });
-      await legacy.connect(transport, { timeout: deps.connectTimeoutMillis });
-      return new Backend(key, legacy, resolved.updated_at, () => legacy.close());
-    } catch {
-      await legacy.close().catch(() => undefined);
-      throw new Error(`the ${resolved.server.slug} server could not be reached`);
-    }
+    first = classify(err, url);
+    // Only a server that answered, but not to a Streamable HTTP POST, may speak the older SSE transport.
+    if (first.code !== 'http_error' && first.code !== 'not_mcp') throw first;
   }
+  const legacy = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
+  try {
+    const transport = new SSEClientTransport(url, {
+      requestInit: { headers },
+      eventSourceInit: { fetch: fetchImpl },
+      fetch: fetchImpl,
+    });
+    await legacy.connect(transport, { timeout: deps.connectTimeoutMillis });
+    return probed(new Backend(key, legacy, resolved.updated_at, () => legacy.close()), deps);
+  } catch (err) {
+    await legacy.close().catch(() => undefined);
+    const second = classify(err, url);
+    if (second.code === 'unauthorized') throw second;
+    throw new BackendStartError(
+      'not_mcp',
+      `${url.host} answered, but not as an MCP server (tried Streamable HTTP, then SSE): ${first.message}`,
+    );
+  }
+}
+
+/** A remote server is probed with MCP's own `ping`. */
+function probed(backend: Backend, deps: RemoteDeps): Backend {
+  backend.probe = async () => {
+    await backend.client.ping({ timeout: deps.connectTimeoutMillis });
+  };
+  return backend;
+}
+
+function classify(err: unknown, url: URL): BackendStartError {
+  if (err instanceof BackendStartError) return err;
+  const network = networkFailure(err, url.host);
+  if (network) return network;
+  if (err instanceof StreamableHTTPError || err instanceof SseError) {
+    const status = typeof err.code === 'number' && err.code > 0 ? err.code : undefined;
+    return status
+      ? httpFailure(status, url.host)
+      : new BackendStartError('not_mcp', `${url.host} is not an MCP server`);
+  }
+  if (err instanceof McpError)
+    return new BackendStartError('timeout', `${url.host} did not finish the MCP handshake in time`);
+  return new BackendStartError('not_mcp', `${url.host} is not an MCP server`);
 }

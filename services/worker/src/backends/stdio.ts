@@ -9,6 +9,7 @@ import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
 import type { PackageCache } from './package-cache.ts';
+import { BackendStartError } from './start-error.ts';
 import { render, type TemplateValues } from './template.ts';
 
 export interface StdioDeps {
@@ -105,7 +106,10 @@ export async function startStdioBackend(
   } catch (err) {
     await transport.close().catch(() => undefined);
     release();
-    throw new Error(`the ${resolved.server.slug} server did not start: ${(err as Error).message}`);
+    throw new BackendStartError(
+      'did_not_start',
+      `the ${resolved.server.slug} server did not start: ${(err as Error).message}`,
+    );
   }
   deps.onSpawn?.();
   log.info({ pid: transport.pid }, 'stdio server started');

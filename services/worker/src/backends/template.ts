@@ -1,3 +1,5 @@
+import type { ResolvedInstallation } from '../credentials/resolver.ts';
+
 /**
  * Values a catalog entry's templates may use: `{{settings.NAME}}`, `{{secrets.NAME}}`,
  * `{{installation.dir}}` (private to one installation) and `{{user.dir}}` (shared by the user's
@@ -8,6 +10,11 @@ export interface TemplateValues {
   secrets: Record<string, string>;
   userDir: string;
   installationDir: string;
+}
+
+/** The values of a backend that has no directories (remote, OpenAPI, GraphQL). */
+export function templateValues(resolved: ResolvedInstallation): TemplateValues {
+  return { settings: resolved.settings, secrets: resolved.secrets, userDir: '', installationDir: '' };
 }
 
 const PLACEHOLDER = /\{\{\s*(settings|secrets|user|installation)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
@@ -23,9 +30,16 @@ export function render(template: string, values: TemplateValues): string {
   });
 }
 
+/**
+ * Renders a map of templates. Values are made single-line: a secret holding a line break must not be
+ * able to add a header of its own.
+ */
 export function renderRecord(record: unknown, values: TemplateValues): Record<string, string> {
   if (!record || typeof record !== 'object') return {};
   return Object.fromEntries(
-    Object.entries(record as Record<string, unknown>).map(([k, v]) => [k, render(String(v), values)]),
+    Object.entries(record as Record<string, unknown>).map(([k, v]) => [
+      k,
+      render(String(v), values).replace(/[\r\n\0]+/g, ' '),
+    ]),
   );
 }

@@ -1,11 +1,16 @@
 import type { ChangeListener, Pool } from '@switchboard/db';
+import type { RuntimeKind } from '@switchboard/mcp';
 import type { SecretMasker } from '@switchboard/observability';
+import type { ToolFilters } from '../backends/tool-policy.ts';
 
 export interface ServerSpec {
+  /** The catalog entry's slug; a custom installation's own slug. */
   slug: string;
-  kind: 'stdio' | 'remote' | 'openapi';
+  /** A server of the user's own (not from the catalog): metrics label it `custom`. */
+  custom?: boolean;
+  kind: RuntimeKind;
   spec: Record<string, unknown>;
-  config_schema: { name: string; secret?: boolean }[];
+  config_schema: { name: string; secret?: boolean; default?: unknown }[];
 }
 
 /** What `switchboard.resolve_installation` returns: everything a runtime needs to run one installation. */
@@ -16,6 +21,7 @@ export interface ResolvedInstallation {
   enabled: boolean;
   updated_at: string;
   server: ServerSpec;
+  tools?: ToolFilters;
   settings: Record<string, unknown>;
   secrets: Record<string, string>;
 }

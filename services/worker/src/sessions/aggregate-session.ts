@@ -249,7 +249,8 @@ export class AggregateSession {
                 timeout: m.deadlineMillis,
               }),
             )) as Record<string, unknown>;
-            items.push(...((result[field] as Record<string, unknown>[]) ?? []));
+            const page_ = (result[field] as Record<string, unknown>[]) ?? [];
+            items.push(...(method === 'tools/list' ? backend.tools.apply(page_) : page_));
             cursor = result.nextCursor as string | undefined;
             if (!cursor) break;
           }

@@ -2,6 +2,8 @@
 export interface ToolCallReport {
   installationSlug: string;
   serverSlug: string;
+  /** A server of the user's own: its slug is theirs, so metrics and the audit trail say `custom`. */
+  custom?: boolean | undefined;
   tool: string;
   arguments: unknown;
   outcome: 'success' | 'error' | 'failure';

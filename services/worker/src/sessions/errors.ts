@@ -1,6 +1,7 @@
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ClientError } from '../backends/client-error.ts';
 import { BackendUnavailable, type CallHealth } from '../backends/manager.ts';
+import { BackendStartError } from '../backends/start-error.ts';
 
 /**
  * What the client sees when a call fails: the server's own MCP errors pass through; everything else
@@ -21,9 +22,8 @@ export function toClientError(err: unknown, slug: string): ClientError {
   if (err instanceof BackendUnavailable) return new ClientError(ErrorCode.InternalError, err.message);
   if ((err as Error)?.name === 'AbortError')
     return new ClientError(ErrorCode.RequestTimeout, 'The request was cancelled');
-  const message = err instanceof Error ? err.message : '';
-  // Messages this worker writes for users start with "the <server>" or "could not install"; others are internal.
-  if (/^(the |could not install )/i.test(message)) return new ClientError(ErrorCode.InternalError, message);
+  // A backend that would not start says why in words written for the user; anything else is internal.
+  if (err instanceof BackendStartError) return new ClientError(ErrorCode.InternalError, err.message);
   return new ClientError(ErrorCode.InternalError, `The ${slug} server failed`);
 }
 

@@ -1,11 +1,13 @@
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  ErrorCode,
   type Request,
   ResultSchema,
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../backends/backend.ts';
+import { ClientError } from '../backends/client-error.ts';
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -22,6 +24,10 @@ export async function forwardToBackend(
   const { _meta, ...params } = (request.params ?? {}) as Record<string, unknown> & {
     _meta?: Record<string, unknown>;
   };
+  if (request.method === 'tools/call' && !backend.tools.allows(String(params.name))) {
+    // A filtered tool does not exist as far as the user's clients are concerned.
+    throw new ClientError(ErrorCode.InvalidParams, `Unknown tool: ${String(params.name).slice(0, 200)}`);
+  }
   if (request.method === 'tools/call' && backend.client.getServerCapabilities()?.tools) {
     const problem = await backend.checkToolArguments(String(params.name), params.arguments);
     if (problem) return { isError: true, content: [{ type: 'text', text: problem }] };
@@ -41,13 +47,16 @@ export async function forwardToBackend(
   const forwardedMeta = progress ? { ...meta, progressToken: progress.token } : meta;
   const forwardedParams = Object.keys(forwardedMeta).length ? { ...params, _meta: forwardedMeta } : params;
   try {
-    return await backend.track(() =>
+    const result = await backend.track(() =>
       backend.client.request({ method: request.method, params: forwardedParams } as never, ResultSchema, {
         signal: extra.signal,
         timeout: deadlineMillis,
         maxTotalTimeout: deadlineMillis,
       }),
     );
+    if (request.method === 'tools/list' && Array.isArray(result.tools))
+      return { ...result, tools: backend.tools.apply(result.tools as Record<string, unknown>[]) };
+    return result;
   } finally {
     progress?.done();
   }

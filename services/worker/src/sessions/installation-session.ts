@@ -16,6 +16,8 @@ import { runCall } from './run-call.ts';
 export interface InstallationTarget {
   installationSlug: string;
   serverSlug: string;
+  /** The installation runs a server of the user's own (not a catalog entry). */
+  custom?: boolean;
   deadlineMillis: number;
   /** The installation's live backend (started or restarted as needed). */
   acquire(): Promise<Backend>;

@@ -30,6 +30,7 @@ export async function runCall(opts: RunCallOptions) {
     await opts.observe({
       installationSlug: target.installationSlug,
       serverSlug: target.serverSlug,
+      custom: target.custom,
       tool: String(params.name ?? ''),
       arguments: params.arguments,
       outcome,

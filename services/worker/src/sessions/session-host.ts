@@ -185,6 +185,7 @@ export class SessionHost {
     return {
       ...this.lazyMember(userId, target),
       serverSlug: resolved.server.slug,
+      custom: resolved.server.custom === true,
       deadlineMillis: this.deadlineOf(resolved),
     };
   }
@@ -198,6 +199,7 @@ export class SessionHost {
       installationId: target.id,
       installationSlug: target.slug,
       serverSlug: target.slug,
+      custom: false,
       deadlineMillis: this.opts.defaultDeadlineMillis,
       /** Waits for one of the user's call slots; the returned release gives it back. */
       slot: (signal: AbortSignal) => this.takeCallSlot(userId, signal),
@@ -205,6 +207,7 @@ export class SessionHost {
         resolved = undefined;
         const current = await this.resolve(userId, target.id);
         member.serverSlug = current.server.slug;
+        member.custom = current.server.custom === true;
         member.deadlineMillis = this.deadlineOf(current);
         resolved = current;
         return backends.acquire(current);

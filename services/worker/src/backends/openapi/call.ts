@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { readCapped, UserFacingError } from '../in-process.ts';
 import type { Operation, SecurityScheme } from './operations.ts';
 
 export interface CallContext {
@@ -32,7 +33,7 @@ export async function callOperation(
   applyCredentials(op, ctx, headers, query);
   const target = new URL(path.replace(/^\//, ''), url);
   for (const [k, v] of query) target.searchParams.append(k, v);
-  if (target.origin !== url.origin) throw new Error('the operation path leaves the API base URL');
+  if (target.origin !== url.origin) throw new UserFacingError('the operation path leaves the API base URL');
 
   const init: RequestInit = { method: op.method, headers, signal: ctx.signal, redirect: 'manual' };
   if (op.body && args.body !== undefined) {
@@ -68,22 +69,4 @@ function applyCredentials(
       headers[scheme.name.toLowerCase()] = value;
     else if (scheme.type === 'apiKey' && scheme.in === 'query' && scheme.name) query.set(scheme.name, value);
   }
-}
-
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new Error(`the response is larger than ${Math.round(max / 1024)} KiB`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

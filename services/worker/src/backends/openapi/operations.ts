@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { BackendStartError } from '../start-error.ts';
 
 /** One callable operation of an OpenAPI document, as a tool. */
 export interface Operation {
@@ -32,36 +32,66 @@ export interface ParsedDocument {
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
-const MAX_OPERATIONS = 500;
+/** More tools than this is more than any client shows (VS Code caps at 128): choose with `spec.operations`. */
+export const MAX_OPERATIONS = 500;
 
-/** Parses an OpenAPI 3.0/3.1 document (JSON or YAML, object or text) into tool definitions. */
-export function parseDocument(input: unknown): ParsedDocument {
-  const doc = (typeof input === 'string' ? parseYaml(input, { maxAliasCount: 100 }) : input) as Record<
-    string,
-    unknown
-  >;
-  if (!doc || typeof doc !== 'object' || !/^3\.[01]\./.test(String(doc.openapi))) {
-    throw new Error('not an OpenAPI 3.0 or 3.1 document');
-  }
+/** Which operations become tools: those with one of `tags`, or named in `ids` (all when neither is given). */
+export interface OperationFilter {
+  tags?: string[];
+  ids?: string[];
+}
+
+function invalidAt(where: string, problem: string): BackendStartError {
+  return new BackendStartError('invalid_document', `invalid document at ${where}: ${problem}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Turns an OpenAPI 3.0/3.1 document into tool definitions; a malformed part is named by its path. */
+export function parseDocument(doc: Record<string, unknown>, filter: OperationFilter = {}): ParsedDocument {
   const resolve = refResolver(doc);
-  const paths = (doc.paths ?? {}) as Record<string, Record<string, unknown>>;
+  if (doc.paths !== undefined && !isObject(doc.paths)) throw invalidAt('paths', 'must be an object');
+  const paths = (doc.paths ?? {}) as Record<string, unknown>;
   const globalSecurity = securityOf(doc.security);
   const operations: Operation[] = [];
   const used = new Set<string>();
+  const selected = (op: Record<string, unknown>) => {
+    if (!filter.tags?.length && !filter.ids?.length) return true;
+    const tags = Array.isArray(op.tags) ? op.tags.map(String) : [];
+    return (filter.ids ?? []).includes(String(op.operationId)) || tags.some((t) => filter.tags?.includes(t));
+  };
+  let total = 0;
   for (const [route, rawItem] of Object.entries(paths)) {
-    const item = resolve(rawItem) as Record<string, unknown>;
+    const item = resolve(rawItem);
+    if (!isObject(item)) throw invalidAt(`paths.${route}`, 'must be an object');
+    if (item.parameters !== undefined && !Array.isArray(item.parameters))
+      throw invalidAt(`paths.${route}.parameters`, 'must be an array');
     const shared = (item.parameters ?? []) as unknown[];
     for (const method of METHODS) {
-      const op = item[method] as Record<string, unknown> | undefined;
-      if (!op) continue;
-      if (operations.length >= MAX_OPERATIONS)
-        throw new Error(`the document has more than ${MAX_OPERATIONS} operations`);
-      const parameters = mergeParameters(
-        [...shared, ...((op.parameters ?? []) as unknown[])].map((p) => resolve(p)) as Record<
-          string,
-          unknown
-        >[],
-      );
+      const op = item[method];
+      if (op === undefined) continue;
+      const where = `paths.${route}.${method}`;
+      if (!isObject(op)) throw invalidAt(where, 'must be an object');
+      total++;
+      if (!selected(op)) continue;
+      if (op.parameters !== undefined && !Array.isArray(op.parameters))
+        throw invalidAt(`${where}.parameters`, 'must be an array');
+      const own = ((op.parameters ?? []) as unknown[]).map((p) => resolve(p));
+      own.forEach((p, i) => {
+        if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string')
+          throw invalidAt(`${where}.parameters[${i}]`, 'a parameter needs a name and an "in"');
+      });
+      shared
+        .map((p) => resolve(p))
+        .forEach((p, i) => {
+          if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string')
+            throw invalidAt(`paths.${route}.parameters[${i}]`, 'a parameter needs a name and an "in"');
+        });
+      const parameters = mergeParameters([...shared.map((p) => resolve(p)), ...own] as Record<
+        string,
+        unknown
+      >[]);
       const body = requestBody(resolve(op.requestBody) as Record<string, unknown> | undefined, resolve);
       let name = toolName(String(op.operationId ?? `${method}_${route}`));
       for (let n = 2; used.has(name); n++)
@@ -97,6 +127,16 @@ export function parseDocument(input: unknown): ParsedDocument {
       });
     }
   }
+  if (operations.length > MAX_OPERATIONS)
+    throw new BackendStartError(
+      'too_large',
+      `the document has ${total} operations and ${operations.length} were selected, more than ${MAX_OPERATIONS} tools: choose some with spec.operations (tags or ids)`,
+    );
+  if (operations.length === 0 && total > 0)
+    throw new BackendStartError(
+      'invalid_document',
+      `none of the document's ${total} operations matches spec.operations`,
+    );
   const components = (doc.components ?? {}) as Record<string, unknown>;
   const schemes = Object.fromEntries(
     Object.entries((components.securitySchemes ?? {}) as Record<string, unknown>).map(([k, v]) => [
@@ -153,7 +193,15 @@ function refResolver(doc: Record<string, unknown>) {
       .split('/')
       .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
       .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+  // Every node expanded counts: references that fan out (A has ten B's, each with ten C's...) stop here
+  // with an error, instead of growing a schema the size of memory.
+  let budget = 500_000;
   const resolve = (value: unknown, seen: Set<string> = new Set(), depth = 0): unknown => {
+    if (--budget < 0)
+      throw new BackendStartError(
+        'too_large',
+        "the document's $refs expand to more than 500,000 schema nodes",
+      );
     if (depth > 32 || value === null || typeof value !== 'object') return value;
     if (Array.isArray(value)) return value.map((v) => resolve(v, seen, depth + 1));
     const ref = (value as { $ref?: unknown }).$ref;
