@@ -166,7 +166,9 @@ describe('custom installations', () => {
         },
       },
     });
-    expect(JSON.parse(text(await ledger.callTool({ name: 'whoami', arguments: {} })))).toEqual({ whoami: 'alice-gql' });
+    expect(JSON.parse(text(await ledger.callTool({ name: 'whoami', arguments: {} })))).toEqual({
+      whoami: 'alice-gql',
+    });
     const created = JSON.parse(
       text(
         await ledger.callTool({
