@@ -40,6 +40,17 @@ beforeAll(async () => {
     { API_TOKEN: 'alice-secret-value' },
   ]);
   await sql.query(alice, `select public.create_api_key('alice key', null, null)`);
+  // A server of her own, with a secret and a health record: private like everything else of hers.
+  await sql.query(alice, `select public.install_custom_server('mine', 'remote', $1, $2, '{}', $3)`, [
+    { url: 'https://example.com/mcp', headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+    JSON.stringify([{ name: 'TOKEN', type: 'string', secret: true, required: true }]),
+    { TOKEN: 'alice-custom-secret' },
+  ]);
+  await db.owner.query(
+    `select switchboard.record_installation_health($1, i.id, 'failing', 'refused', 'down')
+     from public.installations i where i.owner_id = $1 and i.slug = 'mine'`,
+    [alice.id],
+  );
   await db.owner.query(
     `select switchboard.record_audit_events(jsonb_build_array(jsonb_build_object(
        'action', 'tool.call', 'outcome', 'success', 'owner_id', $1::text, 'tool', 'echo')))`,

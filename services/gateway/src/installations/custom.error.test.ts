@@ -114,7 +114,7 @@ describe('POST /installations/check', () => {
       /neither JSON nor YAML/,
     ],
     [
-      'a document URL that answers 404',
+      'a document URL that wants credentials',
       () => ({ ...openapi(undefined), spec: { kind: 'openapi', document_url: `${byo.apiUrl}/nope.json` } }),
       'unauthorized',
       /HTTP 401/,
