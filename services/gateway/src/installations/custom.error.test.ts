@@ -29,6 +29,14 @@ afterAll(async () => {
 });
 
 const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
+
+/** The parts of the API's answers these tests read. */
+interface Answer {
+  status: { state: string; error?: { code: string } };
+  error: { code: string; message: string };
+  tools: Record<string, unknown>;
+}
+const read = async (res: Response) => (await res.json()) as Answer;
 const remote = (url: string, secret = 'alice-token', extra: Record<string, unknown> = {}) => ({
   slug: 'mine',
   spec: { kind: 'remote', url, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' }, ...extra },
@@ -201,7 +209,7 @@ describe('creating a server of your own', () => {
       json: remote(byo.mcpUrl, 'mallory'),
     });
     expect(res.status).toBe(422);
-    const body = await res.json();
+    const body = await read(res);
     expect(body.error).toMatchObject({
       code: 'check_failed',
       message: expect.stringMatching(/nothing was saved: .*refused the credentials/),
@@ -217,12 +225,12 @@ describe('creating a server of your own', () => {
       json: { ...remote(`http://127.0.0.1:${closedPort}/mcp`), slug: 'later' },
     });
     expect(res.status).toBe(201);
-    expect((await res.json()).status).toEqual({ state: 'unknown' });
+    expect((await read(res)).status).toEqual({ state: 'unknown' });
     const check = await h.api('/api/v1/installations/later/check', { method: 'POST', token });
-    expect((await check.json()).error.code).toBe('refused');
+    expect((await read(check)).error.code).toBe('refused');
     // A check of a saved installation moves its health.
     const status = await waitFor(async () => {
-      const s = (await (await h.api('/api/v1/installations/later', { token })).json()).status;
+      const s = (await read(await h.api('/api/v1/installations/later', { token }))).status;
       return s.state === 'failing' ? s : undefined;
     });
     expect(status).toMatchObject({ error: { code: 'refused' }, failing_since: expect.any(String) });
@@ -285,7 +293,7 @@ describe('creating a server of your own', () => {
         json: { slug: 'bad', spec },
       });
       expect(res.status).toBe(400);
-      expect((await res.json()).error.message).toMatch(message);
+      expect((await read(res)).error.message).toMatch(message);
       expect(await saved()).toEqual([]);
     });
   }
@@ -297,7 +305,7 @@ describe('creating a server of your own', () => {
       json: { ...remote(byo.mcpUrl), tools: { allow: 'whoami' } },
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.message).toMatch(/tools\.allow/);
+    expect((await read(res)).error.message).toMatch(/tools\.allow/);
     await h.install(token, 'everything', 'catalog-one');
     res = await h.api('/api/v1/installations/catalog-one', {
       method: 'PATCH',
@@ -305,7 +313,7 @@ describe('creating a server of your own', () => {
       json: { spec: { kind: 'remote', url: byo.mcpUrl } },
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.message).toMatch(/only your own servers have them/);
+    expect((await read(res)).error.message).toMatch(/only your own servers have them/);
     expect((await h.api('/api/v1/installations/catalog-one', { method: 'DELETE', token })).status).toBe(204);
   });
 

@@ -20,6 +20,14 @@ afterAll(async () => {
 });
 
 const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
+
+/** The parts of the API's answers these tests read. */
+interface Answer {
+  status: { state: string; error?: { code: string } };
+  error: { code: string; message: string };
+  tools: Record<string, unknown>;
+}
+const read = async (res: Response) => (await res.json()) as Answer;
 const names = async (client: Awaited<ReturnType<Harness['connectMcp']>>) =>
   (await client.listTools()).tools.map((t) => t.name).sort();
 
@@ -71,7 +79,7 @@ describe('tool filters and overrides', () => {
       },
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).tools).toMatchObject({ deny: ['whoami'] });
+    expect((await read(res)).tools).toMatchObject({ deny: ['whoami'] });
     const listed = await waitFor(async () => {
       const tools = (await aggregate.listTools()).tools;
       return tools.length === 1 && tools[0]!.name === 'mine__delete_everything' ? tools : undefined;
@@ -101,7 +109,7 @@ describe('tool filters and overrides', () => {
 
 describe('installation health', () => {
   const status = async (token: string, slug: string) =>
-    (await (await h.api(`/api/v1/installations/${slug}`, { token })).json()).status;
+    (await read(await h.api(`/api/v1/installations/${slug}`, { token }))).status;
 
   it('is unknown until used, ok after a call, and needs_auth when the service refuses the credentials', async () => {
     const token = await userWithServer('carol');
