@@ -6,7 +6,7 @@ import { InternalTokens, SessionIds } from '@switchboard/mcp';
 import { createLogger, type Registry, type SecretMasker } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import { HealthReporter } from './backends/health-reporter.ts';
-import { type RuntimeDeps, startBackend } from './backends/kinds.ts';
+import { RUNTIMES, type RuntimeDeps, startBackend } from './backends/kinds.ts';
 import { BackendManager } from './backends/manager.ts';
 import { PackageCache } from './backends/package-cache.ts';
 import { InstallationChecker } from './checks/checker.ts';
@@ -77,6 +77,7 @@ export function buildWorkerDeps(
     circuit: { cooldownMillis: env.WORKER_CIRCUIT_COOLDOWN_SECONDS * 1000 },
     start: (key, resolved) => startBackend(key, resolved, runtimeDeps),
     onHealth: (resolved, report) => health.report(resolved, report),
+    probeMillis: env.WORKER_PROBE_INTERVAL_SECONDS * 1000,
   });
   // Audit lines have their own level (AUDIT_LOG_LEVEL): they are the searchable copy of the trail.
   const audit = new AuditWriter(pool, {
@@ -139,6 +140,10 @@ export function buildWorkerDeps(
       start: (key, resolved) => startBackend(key, resolved, runtimeDeps),
       defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
       onHealth: (resolved, report) => health.report(resolved, report),
+      // A network backend reads its document or schema at start: a passed check re-reads it for calls.
+      onPassed: (resolved) => {
+        if (!RUNTIMES[resolved.server.kind].spawnsProcess) backends?.refresh(resolved);
+      },
     }),
   };
   return {

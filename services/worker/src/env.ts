@@ -27,6 +27,8 @@ export const workerEnvSchema = z
     WORKER_MAX_WAITING_CALLS_PER_USER: z.coerce.number().int().min(1).default(1000),
     /** How long an open circuit refuses a failing backend before a trial call (doubling on each failed trial). */
     WORKER_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(300).default(1),
+    /** How often live remote and GraphQL backends are probed, so their health moves without calls. */
+    WORKER_PROBE_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
     /** A stdio process idle this long is stopped. */
     WORKER_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
     /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */

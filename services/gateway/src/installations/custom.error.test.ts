@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { waitFor } from '@switchboard/testing';
+import { startHttpsServer, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ByoServers, HUGE_DOCUMENT, OPENAPI_30, startByoServers } from '../test-support/byo-servers.ts';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -12,11 +12,14 @@ let h: Harness;
 let byo: ByoServers;
 let token: string;
 let closedPort: number;
+/** An https server whose certificate nobody trusts (self-signed). */
+let untrusted: Awaited<ReturnType<typeof startHttpsServer>>;
 
 beforeAll(async () => {
   byo = await startByoServers();
   h = await startHarness({ workerEnv: { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true' } });
   token = (await h.signUp()).access_token;
+  untrusted = await startHttpsServer((_req, res) => res.end('{}'));
   // A port nothing listens on: taken, then released.
   const probe = createServer();
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
@@ -24,6 +27,7 @@ beforeAll(async () => {
   await new Promise((r) => probe.close(r));
 });
 afterAll(async () => {
+  await untrusted?.close();
   await h?.close();
   await byo?.close();
 });
@@ -95,6 +99,12 @@ describe('POST /installations/check', () => {
       () => remote(byo.mcpUrl, 'mallory'),
       'unauthorized',
       /refused the credentials \(HTTP 401\): check the secrets/,
+    ],
+    [
+      'a certificate that cannot be verified',
+      () => remote(`${untrusted.url}/mcp`),
+      'tls',
+      /TLS certificate that could not be verified/,
     ],
     ['a web page, not an MCP server', () => remote(byo.htmlUrl), 'not_mcp', /not as an MCP server/],
     [

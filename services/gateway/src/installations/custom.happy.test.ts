@@ -129,6 +129,33 @@ describe('custom installations', () => {
     });
   }
 
+  it('re-fetches a document by URL when the installation is checked, and calls use the new one', async () => {
+    const alice = await user('alice-refetch');
+    const client = await alice.mcp();
+    const res = await alice.create({
+      slug: 'billing',
+      spec: {
+        kind: 'openapi',
+        document_url: `${byo.apiUrl}/openapi-3.0.json`,
+        auth: { bearer: '{{secrets.TOKEN}}' },
+        operations: { tags: ['invoices'] },
+      },
+      config_schema: TOKEN_SCHEMA,
+      secrets: alice.secrets,
+    });
+    expect(res.status).toBe(201);
+    await toolAppears(client, 'billing__getInvoice');
+    byo.addRefunds();
+    const check = await h.api('/api/v1/installations/billing/check', { method: 'POST', token: alice.token });
+    expect(((await check.json()) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual([
+      'getInvoice',
+      'listRefunds',
+    ]);
+    await toolAppears(client, 'billing__listRefunds');
+    const refunds = await client.callTool({ name: 'billing__listRefunds', arguments: {} });
+    expect(JSON.parse(text(refunds))).toEqual([{ id: 'r1', owner: 'alice-refetch' }]);
+  });
+
   it('a GraphQL endpoint becomes a tool per query and mutation field, inputs and enums expanded', async () => {
     const alice = await user('alice-gql');
     const res = await alice.create({

@@ -12,7 +12,10 @@ let byo: ByoServers;
 
 beforeAll(async () => {
   byo = await startByoServers();
-  h = await startHarness({ workerEnv: { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true' } });
+  // Probes every second, so a test sees health move without waiting the default 30 s.
+  h = await startHarness({
+    workerEnv: { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_PROBE_INTERVAL_SECONDS: '1' },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -140,6 +143,26 @@ describe('installation health', () => {
       checked_at: expect.any(String),
     });
     expect(JSON.stringify(after)).not.toContain('revoked');
+  });
+
+  it('moves with probes while the server is in use: failing when it goes down, ok when it is back', async () => {
+    const token = await userWithServer('erin');
+    const client = await h.connectMcp(token, '/mcp/mine');
+    await client.callTool({ name: 'whoami', arguments: {} });
+    await waitFor(async () => (await status(token, 'mine')).state === 'ok');
+    byo.setDown(true);
+    const failing = await waitFor(
+      async () => {
+        const s = await status(token, 'mine');
+        return s.state === 'failing' ? s : undefined;
+      },
+      { what: 'a probe to see the server down' },
+    );
+    expect(failing.error).toMatchObject({ code: 'probe_failed' });
+    byo.setDown(false);
+    await waitFor(async () => (await status(token, 'mine')).state === 'ok', {
+      what: 'a probe to see it back',
+    });
   });
 
   it("is shown only to the installation's owner", async () => {

@@ -32,6 +32,10 @@ export interface ByoServers {
   htmlUrl: string;
   /** Accepts connections and never answers. */
   slowUrl: string;
+  /** Adds a `listRefunds` operation (tag `invoices`) to the documents the API serves: a new API version. */
+  addRefunds(): void;
+  /** While down, the MCP server answers every request with 503 (an outage, for health probes). */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -166,7 +170,12 @@ function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): P
 const urlOf = (s: HttpServer, path = '') => `http://127.0.0.1:${(s.address() as AddressInfo).port}${path}`;
 
 export async function startByoServers(): Promise<ByoServers> {
+  let down = false;
   const mcp = await listen(async (req, res) => {
+    if (down) {
+      res.statusCode = 503;
+      return res.end('down for maintenance');
+    }
     const user = userOf(req);
     if (!user) return unauthorized(res);
     const server = new Server({ name: 'byo-mcp', version: '1' }, { capabilities: { tools: {} } });
@@ -194,11 +203,12 @@ export async function startByoServers(): Promise<ByoServers> {
     req.on('end', () => void transport.handleRequest(req, res, body ? JSON.parse(body) : undefined));
   });
 
+  let paths: Record<string, unknown> = INVOICE_PATHS;
   const api = await listen((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('content-type', 'application/json');
     const documents: Record<string, () => string> = {
-      '/openapi-3.0.json': () => JSON.stringify({ ...OPENAPI_30, servers: [{ url: urlOf(api) }] }),
+      '/openapi-3.0.json': () => JSON.stringify({ ...OPENAPI_30, paths, servers: [{ url: urlOf(api) }] }),
       '/openapi-3.1.yaml': () => toYaml({ ...OPENAPI_31, servers: [{ url: urlOf(api) }] }),
       '/swagger.json': () =>
         JSON.stringify({
@@ -214,6 +224,7 @@ export async function startByoServers(): Promise<ByoServers> {
     if (!user) return unauthorized(res);
     const invoice = /^\/invoices\/([^/]+)$/.exec(url.pathname);
     if (invoice) return res.end(JSON.stringify({ id: decodeURIComponent(invoice[1]!), owner: user }));
+    if (url.pathname === '/refunds') return res.end(JSON.stringify([{ id: 'r1', owner: user }]));
     if (url.pathname === '/customers') return res.end(JSON.stringify([{ name: 'ACME', owner: user }]));
     res.statusCode = 404;
     res.end('{"error":"not found"}');
@@ -261,6 +272,21 @@ export async function startByoServers(): Promise<ByoServers> {
     closedGraphqlUrl: urlOf(graphql, '/closed/graphql'),
     htmlUrl: urlOf(html, '/mcp'),
     slowUrl: urlOf(slow, '/mcp'),
+    addRefunds: () => {
+      paths = {
+        ...INVOICE_PATHS,
+        '/refunds': {
+          get: {
+            operationId: 'listRefunds',
+            tags: ['invoices'],
+            responses: { '200': { description: 'ok' } },
+          },
+        },
+      };
+    },
+    setDown: (value) => {
+      down = value;
+    },
     close: async () => {
       for (const res of hung) res.destroy();
       await Promise.all(

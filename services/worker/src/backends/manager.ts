@@ -110,6 +110,17 @@ export class BackendManager {
     }
   }
 
+  /**
+   * Retires an installation's live backend (it finishes its calls first), so the next call starts a
+   * fresh one: after a successful check, which read the document or schema again, calls use it too.
+   */
+  refresh(resolved: ResolvedInstallation): void {
+    const backend = this.live.get(BackendManager.keyOf(resolved));
+    if (!backend) return;
+    this.opts.onEvict?.('changed');
+    this.retire(backend);
+  }
+
   async acquire(resolved: ResolvedInstallation): Promise<Backend> {
     if (this.closing) throw new BackendUnavailable('this worker is shutting down');
     const key = BackendManager.keyOf(resolved);

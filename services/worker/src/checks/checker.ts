@@ -18,6 +18,8 @@ export interface CheckerOptions {
   /** The deadline of a check when the spec sets none (the call deadline). */
   defaultDeadlineMillis: number;
   onHealth?: (resolved: ResolvedInstallation, report: HealthReport) => void;
+  /** A saved installation passed a check: what the check read (a document, a schema) may be newer. */
+  onPassed?: (resolved: ResolvedInstallation) => void;
 }
 
 /**
@@ -36,7 +38,10 @@ export class InstallationChecker {
     try {
       backend = await untilAborted(starting, deadline);
       const tools = await listTools(backend, deadline);
-      if (saved) this.opts.onHealth?.(resolved, { status: 'ok' });
+      if (saved) {
+        this.opts.onHealth?.(resolved, { status: 'ok' });
+        this.opts.onPassed?.(resolved);
+      }
       return {
         ok: true,
         tools: new ToolPolicy(resolved.tools)
