@@ -22,9 +22,10 @@ import { freePort } from '@switchboard/runtime';
 import { loadStackEnv, startStack } from '@switchboard/stack';
 import pg from 'pg';
 import { Agent } from 'undici';
+import { coldStarts } from './lib/cold-start.ts';
 import { RawMcpSession } from './lib/mcp-session.ts';
-import { childrenOf, rssKb } from './lib/procs.ts';
-import { mb } from './lib/stats.ts';
+import { childrenOf, rssKb, treeRssKb } from './lib/procs.ts';
+import { mb, ms } from './lib/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
@@ -294,7 +295,8 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1000));
     const after = await rssKb(workerPid);
     const spawned = (await childrenOf(workerPid)).filter((p) => !childrenBefore.has(p));
-    const childRss = await Promise.all(spawned.map(rssKb));
+    // A sandboxed server is a small tree (prlimit/bwrap, bwrap's init, the server): count all of it.
+    const childRss = await Promise.all(spawned.map(treeRssKb));
     const perLive = (after - before) / Math.max(1, spawned.length);
     const perProcess = childRss.reduce((a, c) => a + c, 0) / Math.max(1, childRss.length);
     log('');
@@ -306,6 +308,16 @@ async function main() {
     log(
       `| worker bookkeeping per live (user, installation), beside the child | ${perLive < 102 ? '< 0.1 MB' : mb(perLive)} |`,
     );
+    const cold = await coldStarts(everythingScript, Number(process.env.BENCH_COLD_STARTS ?? 15));
+    log('');
+    if ('unavailable' in cold) log(`cold start in the sandbox: not measured (${cold.unavailable})`);
+    else {
+      log('| cold start of server-everything (spawn, initialize, tools/list) | p50 | p90 |');
+      log('|---|---:|---:|');
+      log(`| unsandboxed (WORKER_SANDBOX=off) | ${ms(cold.off.p50)} | ${ms(cold.off.p90)} |`);
+      log(`| bubblewrap sandbox (WORKER_SANDBOX=bwrap) | ${ms(cold.bwrap.p50)} | ${ms(cold.bwrap.p90)} |`);
+      log(`sandbox overhead at p50: ${ms(cold.bwrap.p50 - cold.off.p50)}`);
+    }
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await stack.stop();

@@ -34,6 +34,15 @@ export async function childrenOf(pid: number): Promise<number[]> {
   return (await processTable()).filter((p) => p.ppid === pid).map((p) => p.pid);
 }
 
+/** Resident memory of a process and all its descendants, in KiB. */
+export async function treeRssKb(pid: number): Promise<number> {
+  const table = await processTable();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++)
+    tree.push(...table.filter((p) => p.ppid === tree[i]).map((p) => p.pid));
+  return (await Promise.all(tree.map(rssKb))).reduce((a, b) => a + b, 0);
+}
+
 /** Processes whose command line mentions `needle` and whose parent is init: left behind by their owner. */
 export async function orphans(needle: string): Promise<number[]> {
   return (await processTable()).filter((p) => p.ppid === 1 && p.cmdline.includes(needle)).map((p) => p.pid);

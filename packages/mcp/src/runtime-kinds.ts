@@ -4,8 +4,14 @@
  * Postgres (`switchboard.runtime_kinds()`, where specs are validated) agrees with it.
  */
 export const RUNTIME_KINDS = {
-  /** An npm package run as a child process on the worker: operators only, through the catalog. */
-  stdio: { fields: ['package', 'version', 'bin', 'args', 'env', 'timeout_ms'], userMayCreate: false },
+  /**
+   * An npm package (or a local `command`) run as a sandboxed child process on the worker, with its
+   * `resources` and `network` policy: operators only, through the catalog.
+   */
+  stdio: {
+    fields: ['package', 'version', 'bin', 'command', 'args', 'env', 'resources', 'network', 'timeout_ms'],
+    userMayCreate: false,
+  },
   /** A remote MCP server (Streamable HTTP, or the legacy SSE transport). */
   remote: { fields: ['url', 'headers', 'timeout_ms'], userMayCreate: true },
   /** A REST API described by an OpenAPI 3.0/3.1 (or Swagger 2.0) document: each operation a tool. */

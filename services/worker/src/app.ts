@@ -21,6 +21,10 @@ export function createApp(deps: WorkerDeps): Express {
     }
     await deps.sessions.handle(req, res, claims);
   });
+  // Ready to serve; `sandbox` says whether (and how) stdio servers can run here.
+  app.get('/readyz', async (_req, res) => {
+    res.json({ status: 'ready', sandbox: (await deps.sandbox).status });
+  });
   const check = checkHandler(deps.checker, deps.resolver);
   app.post('/internal/check', express.json({ limit: '8mb' }), async (req, res) => {
     let claims: ReturnType<typeof deps.tokens.verify>;

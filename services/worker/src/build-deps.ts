@@ -9,6 +9,7 @@ import { HealthReporter } from './backends/health-reporter.ts';
 import { RUNTIMES, type RuntimeDeps, startBackend } from './backends/kinds.ts';
 import { BackendManager } from './backends/manager.ts';
 import { PackageCache } from './backends/package-cache.ts';
+import { Sandbox } from './backends/sandbox/sandbox.ts';
 import { InstallationChecker } from './checks/checker.ts';
 import { CredentialResolver } from './credentials/resolver.ts';
 import type { WorkerDeps } from './deps.ts';
@@ -54,8 +55,13 @@ export function buildWorkerDeps(
     logger,
     (outcome) => metrics.installs.inc({ outcome }),
   );
+  const sandbox = Sandbox.detect(env.WORKER_SANDBOX, logger).then((s) => {
+    metrics.sandbox.set({ state: s.status.available ? s.status.mode : 'unavailable' }, 1);
+    return s;
+  });
   const runtimeDeps: RuntimeDeps = {
     packages,
+    sandbox,
     masker,
     logger,
     dataDir: env.SWITCHBOARD_DATA_DIR,
@@ -136,6 +142,7 @@ export function buildWorkerDeps(
     backends,
     audit,
     resolver,
+    sandbox,
     checker: new InstallationChecker({
       start: (key, resolved) => startBackend(key, resolved, runtimeDeps),
       defaultDeadlineMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,

@@ -3,6 +3,7 @@ import type { InternalTokens } from '@switchboard/mcp';
 import type { Registry } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import type { BackendManager } from './backends/manager.ts';
+import type { Sandbox } from './backends/sandbox/sandbox.ts';
 import type { InstallationChecker } from './checks/checker.ts';
 import type { CredentialResolver } from './credentials/resolver.ts';
 import type { WorkerEnv } from './env.ts';
@@ -18,5 +19,7 @@ export interface WorkerDeps {
   backends: BackendManager;
   audit: AuditWriter;
   checker: InstallationChecker;
+  /** How stdio servers run here (shown in `/readyz`). */
+  sandbox: Promise<Sandbox>;
   resolver: CredentialResolver;
 }

@@ -27,6 +27,11 @@ export const workerEnvSchema = z
     WORKER_MAX_WAITING_CALLS_PER_USER: z.coerce.number().int().min(1).default(1000),
     /** How long an open circuit refuses a failing backend before a trial call (doubling on each failed trial). */
     WORKER_CIRCUIT_COOLDOWN_SECONDS: z.coerce.number().min(0.1).max(300).default(1),
+    /**
+     * `bwrap`: each stdio server runs in a bubblewrap sandbox (a worker that cannot sandbox refuses to
+     * start stdio servers and says why); `off`: unsandboxed, as the worker (logged as a warning).
+     */
+    WORKER_SANDBOX: z.enum(['bwrap', 'off']).default('bwrap'),
     /** How often live remote and GraphQL backends are probed, so their health moves without calls. */
     WORKER_PROBE_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
     /** A stdio process idle this long is stopped. */

@@ -14,6 +14,8 @@ export class WorkerMetrics {
   readonly stdioProcesses: Gauge;
   readonly backends: Gauge;
   readonly sessions: Gauge;
+  /** 1 for the sandbox state of this worker: `bwrap`, `off` (by the operator) or `unavailable`. */
+  readonly sandbox: Gauge<'state'>;
 
   constructor(
     registry: Registry,
@@ -36,6 +38,12 @@ export class WorkerMetrics {
       help: 'Tool call duration in the worker, by server, tool and outcome',
       labelNames: ['server', 'tool', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.sandbox = new Gauge({
+      name: 'switchboard_worker_sandbox',
+      help: 'How stdio servers run on this worker: state="bwrap" (sandboxed), "off" (WORKER_SANDBOX=off), "unavailable" (refused)',
+      labelNames: ['state'],
       registers,
     });
     this.spawns = new Counter({

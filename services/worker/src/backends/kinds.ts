@@ -7,11 +7,13 @@ import { startGraphqlBackend } from './graphql/backend.ts';
 import { startOpenApiBackend } from './openapi/backend.ts';
 import type { PackageCache } from './package-cache.ts';
 import { startRemoteBackend } from './remote.ts';
+import type { Sandbox } from './sandbox/sandbox.ts';
 import { startStdioBackend } from './stdio.ts';
 
 /** What every runtime may draw on; each takes the part it needs. */
 export interface RuntimeDeps {
   packages: PackageCache;
+  sandbox: Promise<Sandbox>;
   masker: SecretMasker;
   logger: Logger;
   dataDir: string;

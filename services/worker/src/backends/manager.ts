@@ -102,6 +102,9 @@ export class BackendManager {
       this.opts.onHealth?.(resolved, { status: 'ok' });
     } else if (health === 'failed') {
       this.breakers.failed(key);
+      // A call that failed because its server crashed: the crash (reported already) is the news.
+      const crash = this.crashes.get(key);
+      if (crash && Date.now() - crash.at < 10_000) return;
       this.opts.onHealth?.(resolved, {
         status: 'failing',
         code: 'call_failed',
@@ -184,6 +187,11 @@ export class BackendManager {
       const recent = record && Date.now() - record.at < 60_000;
       this.crashes.set(key, { count: recent ? record.count + 1 : 1, at: Date.now() });
       this.opts.onCrash?.();
+      this.opts.onHealth?.(resolved, {
+        status: 'failing',
+        code: 'crashed',
+        message: `the ${resolved.server.slug} server stopped unexpectedly (it may have reached its memory or process limit); it is restarted on the next call`,
+      });
       this.opts.logger.warn(
         { installation: resolved.slug, server: resolved.server.slug },
         'backend stopped unexpectedly',

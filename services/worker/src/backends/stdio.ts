@@ -9,11 +9,20 @@ import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
 import type { PackageCache } from './package-cache.ts';
+import {
+  DEFAULT_LIMITS,
+  idFor,
+  packageRoot,
+  type Sandbox,
+  type SandboxedProcess,
+} from './sandbox/sandbox.ts';
 import { BackendStartError } from './start-error.ts';
 import { render, type TemplateValues } from './template.ts';
 
 export interface StdioDeps {
   packages: PackageCache;
+  /** Where each server runs: a bubblewrap sandbox (or as is, when the operator turned it off). */
+  sandbox: Promise<Sandbox>;
   masker: SecretMasker;
   logger: Logger;
   dataDir: string;
@@ -23,20 +32,25 @@ export interface StdioDeps {
 }
 
 interface StdioSpec {
-  package: string;
-  version: string;
+  package?: string;
+  version?: string;
   bin?: string;
+  /** A local program (an absolute path) instead of an npm package; its directory is mounted read-only. */
+  command?: string;
   args?: string[];
   env?: Record<string, string>;
+  resources?: { memory_mb?: number; cpu_percent?: number; pids?: number; open_files?: number };
+  network?: 'none' | 'egress';
 }
 
 /** Makes the server exit when this worker is gone (see the file). */
 const ORPHAN_GUARD = fileURLToPath(new URL('./orphan-guard.cjs', import.meta.url));
 
 /**
- * Starts one MCP server from npm for one user's installation: its own process, its settings and secrets
- * as environment variables (and nothing of the worker's own environment beyond PATH and locale), its
- * working directory private to the installation, stderr logged with the user's secret values masked.
+ * Starts one MCP server from npm (or an operator's local command) for one user's installation: its own
+ * sandboxed process, its settings and secrets as environment variables (and nothing of the worker's own
+ * environment beyond PATH and locale), its working directory private to the installation, stderr logged
+ * with the user's secret values masked.
  */
 export async function startStdioBackend(
   key: string,
@@ -44,13 +58,21 @@ export async function startStdioBackend(
   deps: StdioDeps,
 ): Promise<Backend> {
   const spec = resolved.server.spec as unknown as StdioSpec;
-  const { script } = await deps.packages.resolve(spec.package, spec.version, spec.bin);
+  const sandbox = await deps.sandbox;
+  if (!sandbox.status.available)
+    throw new BackendStartError(
+      'did_not_start',
+      `stdio servers cannot run on this worker: ${sandbox.status.reason}`,
+    );
+  const script = spec.command
+    ? undefined
+    : (await deps.packages.resolve(spec.package!, spec.version!, spec.bin)).script;
   // Each installation works in a directory of its own; `{{user.dir}}` is a sibling shared on purpose.
   const ownerDir = path.join(deps.dataDir, 'users', resolved.owner_id);
   const installationDir = path.join(ownerDir, 'installations', resolved.installation_id);
   const userDir = path.join(ownerDir, 'shared');
   await mkdir(installationDir, { recursive: true, mode: 0o700 });
-  if (JSON.stringify(spec).includes('user.dir')) await mkdir(userDir, { recursive: true, mode: 0o700 });
+  if (JSON.stringify(spec).includes('user.dir')) await mkdir(userDir, { recursive: true, mode: 0o770 });
   const values: TemplateValues = {
     settings: resolved.settings,
     secrets: resolved.secrets,
@@ -70,9 +92,31 @@ export async function startStdioBackend(
   for (const [k, v] of Object.entries(spec.env ?? {})) env[k] = render(v, values);
 
   const secretValues = Object.values(resolved.secrets);
+  const args = (spec.args ?? []).map((a) => render(a, values));
+  const sharesUserDir = JSON.stringify(spec).includes('user.dir');
+  const proc: SandboxedProcess = {
+    ...(sandbox.status.uidPerInstallation
+      ? { uid: idFor(`${resolved.owner_id}/${resolved.installation_id}`), gid: idFor(resolved.owner_id) }
+      : {}),
+    readOnly: script
+      ? [packageRoot(script), ORPHAN_GUARD, path.dirname(process.execPath)]
+      : [path.dirname(spec.command!)],
+    readWrite: [installationDir, ...(sharesUserDir ? [userDir] : [])],
+    cwd: installationDir,
+    network: spec.network ?? 'egress',
+    limits: {
+      memoryMb: spec.resources?.memory_mb ?? DEFAULT_LIMITS.memoryMb,
+      pids: spec.resources?.pids ?? DEFAULT_LIMITS.pids,
+      openFiles: spec.resources?.open_files ?? DEFAULT_LIMITS.openFiles,
+    },
+  };
+  await sandbox.prepare(proc);
+  const launch = script
+    ? sandbox.wrap(process.execPath, ['--require', ORPHAN_GUARD, script, ...args], proc)
+    : sandbox.wrap(spec.command!, args, proc);
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--require', ORPHAN_GUARD, script, ...(spec.args ?? []).map((a) => render(a, values))],
+    command: launch.command,
+    args: launch.args,
     env,
     cwd: installationDir,
     stderr: 'pipe',
