@@ -81,10 +81,14 @@ async function main() {
         await sleep(r.ok ? 50 : 100);
       }
     });
+    // The server process itself: in a sandbox it is the leaf under bubblewrap (and bubblewrap's init).
     const stdioChild = async () => {
       for (const w of bench.stack.processes().workers) {
-        const kids = await childrenOf(w);
-        if (kids.length) return kids[0]!;
+        let [pid] = await childrenOf(w);
+        if (pid === undefined) continue;
+        for (let [next] = await childrenOf(pid); next !== undefined; [next] = await childrenOf(pid))
+          pid = next;
+        return pid;
       }
       throw new Error('no stdio process found');
     };

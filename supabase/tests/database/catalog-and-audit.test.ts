@@ -77,6 +77,32 @@ describe('the catalog', () => {
   const badEntries: [string, Record<string, unknown>, RegExp][] = [
     ['a version range', { kind: 'stdio', spec: { package: 'x', version: '^1.0.0' } }, /exact version/],
     [
+      'a relative command',
+      { kind: 'stdio', spec: { command: 'bin/server' } },
+      /spec\.command must be an absolute path/,
+    ],
+    ['a command with ..', { kind: 'stdio', spec: { command: '/opt/../etc/x' } }, /no "\.\."/],
+    [
+      'both a package and a command',
+      { kind: 'stdio', spec: { package: 'x', version: '1.0.0', command: '/usr/bin/x' } },
+      /exactly one of spec\.package .* and spec\.command/,
+    ],
+    [
+      'a network policy that is not one',
+      { kind: 'stdio', spec: { command: '/usr/bin/x', network: 'lan' } },
+      /"none" or "egress"/,
+    ],
+    [
+      'a memory limit out of range',
+      { kind: 'stdio', spec: { command: '/usr/bin/x', resources: { memory_mb: 1 } } },
+      /spec\.resources\.memory_mb must be a whole number from 16 to 65536/,
+    ],
+    [
+      'an unknown resource',
+      { kind: 'stdio', spec: { command: '/usr/bin/x', resources: { disk_gb: 1 } } },
+      /spec\.resources\.disk_gb is not a field/,
+    ],
+    [
       'an unknown spec field',
       { kind: 'remote', spec: { url: 'https://x', command: 'rm -rf /' } },
       /spec\.command is not a field/,

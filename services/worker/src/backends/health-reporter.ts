@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import type { HealthReport } from './manager.ts';
 
+/** How long writes pause after one failed. */
+const PAUSE_MILLIS = 5000;
 /** An unchanged status is written again after this long, so `checked_at` says the record is current. */
 const REFRESH_MILLIS = 5 * 60_000;
 
@@ -13,6 +15,9 @@ const REFRESH_MILLIS = 5 * 60_000;
  */
 export class HealthReporter {
   private readonly last = new Map<string, { signature: string; at: number }>();
+  /** After a failed write (Postgres away), writes pause briefly and the failure is logged once. */
+  private pausedUntil = 0;
+  private failing = false;
 
   constructor(
     private readonly pool: Pool,
@@ -22,6 +27,7 @@ export class HealthReporter {
   report(resolved: ResolvedInstallation, report: HealthReport): void {
     const key = resolved.installation_id;
     const signature = report.status === 'ok' ? 'ok' : `${report.status}/${report.code}/${report.message}`;
+    if (Date.now() < this.pausedUntil) return;
     const previous = this.last.get(key);
     if (previous?.signature === signature && Date.now() - previous.at < REFRESH_MILLIS) return;
     this.last.set(key, { signature, at: Date.now() });
@@ -34,10 +40,16 @@ export class HealthReporter {
         report.status === 'ok' ? null : report.code,
         report.status === 'ok' ? null : report.message,
       ])
+      .then(() => {
+        this.failing = false;
+      })
       .catch((err: Error) => {
-        // Health is advisory: a failed write is retried with the next report, never fails a call.
+        // Health is advisory: a failed write never fails a call; the next report after a pause retries.
         this.last.delete(key);
-        this.logger.warn({ err: { message: err.message } }, 'could not record installation health');
+        this.pausedUntil = Date.now() + PAUSE_MILLIS;
+        if (!this.failing)
+          this.logger.warn({ err: { message: err.message } }, 'could not record installation health');
+        this.failing = true;
       });
   }
 }
