@@ -7,7 +7,7 @@ import { createLogger } from '@switchboard/observability';
 import {
   DEFAULT_LIMITS,
   idFor,
-  packageRoot,
+  packagePaths,
   Sandbox,
 } from '../../services/worker/src/backends/sandbox/sandbox.ts';
 import { median, quantile } from './stats.ts';
@@ -28,7 +28,7 @@ export async function coldStarts(script: string, runs: number) {
       const sandbox = which === 'off' ? off : bwrap;
       const proc = {
         ...(sandbox.status.uidPerInstallation ? { uid: idFor(`bench/${i}`), gid: idFor('bench') } : {}),
-        readOnly: [packageRoot(script), path.dirname(process.execPath)],
+        readOnly: [...(await packagePaths(script)), path.dirname(process.execPath)],
         readWrite: [dir],
         cwd: dir,
         network: 'none' as const,

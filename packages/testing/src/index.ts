@@ -5,5 +5,6 @@ export * from './credential-proxy.ts';
 export * from './database.ts';
 export * from './elasticsearch-standin.ts';
 export * from './https-server.ts';
+export * from './processes.ts';
 export * from './users.ts';
 export * from './wait.ts';

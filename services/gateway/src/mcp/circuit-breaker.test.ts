@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { isAlive, waitFor } from '@switchboard/testing';
+import { isAlive, serverProcessOf, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -53,7 +53,7 @@ describe('a backend that stops answering', () => {
   it('is refused at once after repeated timeouts, shown unavailable in tools/list, and recovers by itself', async () => {
     expect(await echo('flaky')).toMatchObject({ content: [{ text: 'Echo: hi' }] });
     const backend = h.workers[0]!.deps.backends.backends().find((b) => b.pid !== undefined)!;
-    const pid = backend.pid!;
+    const pid = await serverProcessOf(backend.pid!);
     process.kill(pid, 'SIGSTOP');
     const opensBefore = await workerMetric('switchboard_worker_circuit_opens_total');
 

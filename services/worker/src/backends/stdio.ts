@@ -12,7 +12,7 @@ import type { PackageCache } from './package-cache.ts';
 import {
   DEFAULT_LIMITS,
   idFor,
-  packageRoot,
+  packagePaths,
   type Sandbox,
   type SandboxedProcess,
 } from './sandbox/sandbox.ts';
@@ -99,7 +99,7 @@ export async function startStdioBackend(
       ? { uid: idFor(`${resolved.owner_id}/${resolved.installation_id}`), gid: idFor(resolved.owner_id) }
       : {}),
     readOnly: script
-      ? [packageRoot(script), ORPHAN_GUARD, path.dirname(process.execPath)]
+      ? [...(await packagePaths(script)), ORPHAN_GUARD, path.dirname(process.execPath)]
       : [path.dirname(spec.command!)],
     readWrite: [installationDir, ...(sharesUserDir ? [userDir] : [])],
     cwd: installationDir,

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chown, lstat, readlink } from 'node:fs/promises';
+import { chown, lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -210,8 +210,14 @@ function ancestors(paths: string[]): string[] {
   return [...all].sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
-/** The top `node_modules` a script runs from: mounted read-only, so its dependencies resolve. */
-export function packageRoot(script: string): string {
+/**
+ * What a script needs mounted read-only so it and its dependencies resolve: the top `node_modules` it
+ * was found in, and, when it is a link into a workspace package (Node resolves from the real path),
+ * that package's directory.
+ */
+export async function packagePaths(script: string): Promise<string[]> {
   const at = script.indexOf(`${path.sep}node_modules${path.sep}`);
-  return at >= 0 ? script.slice(0, at + '/node_modules'.length) : path.dirname(script);
+  const root = at >= 0 ? script.slice(0, at + '/node_modules'.length) : path.dirname(script);
+  const real = await realpath(script);
+  return real.startsWith(`${root}${path.sep}`) ? [root] : [root, path.dirname(real)];
 }
