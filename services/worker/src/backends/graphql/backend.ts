@@ -7,7 +7,7 @@ import {
 } from 'graphql';
 import type { ResolvedInstallation } from '../../credentials/resolver.ts';
 import type { Backend } from '../backend.ts';
-import { inProcessBackend, readCapped, safeFailure } from '../in-process.ts';
+import { inProcessBackend, readCapped, safeFailure, UserFacingError } from '../in-process.ts';
 import { BackendStartError, httpFailure, networkFailure } from '../start-error.ts';
 import { renderRecord, templateValues } from '../template.ts';
 import { type GraphqlTool, toolsFromOperations, toolsFromSchema } from './tools.ts';
@@ -129,7 +129,7 @@ async function introspect(
   } catch (err) {
     throw (
       networkFailure(err, host) ??
-      (err instanceof Error && err.name === 'UserFacingError'
+      (err instanceof UserFacingError
         ? new BackendStartError('too_large', `the schema of ${host} is larger than 10 MiB`)
         : new BackendStartError('refused', `${host} could not be reached`))
     );

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
-import { readCapped } from '../in-process.ts';
+import { readCapped, UserFacingError } from '../in-process.ts';
 import { BackendStartError, httpFailure, networkFailure } from '../start-error.ts';
 
 // swagger2openapi is CommonJS without types: the one call used here is typed at the call.
@@ -83,8 +83,9 @@ async function fetchDocument(url: string, fetchImpl: typeof fetch): Promise<stri
   if (!res.ok) throw httpFailure(res.status, `the document at ${host}`);
   try {
     return await readCapped(res, MAX_DOCUMENT_BYTES);
-  } catch {
-    throw tooLarge();
+  } catch (err) {
+    if (err instanceof UserFacingError) throw tooLarge();
+    throw networkFailure(err, host) ?? new BackendStartError('refused', `${host} dropped the connection`);
   }
 }
 
