@@ -91,6 +91,19 @@ describe('custom installations', () => {
     expect(text(await client.callTool({ name: 'my-mcp__whoami', arguments: {} }))).toBe('alice');
   });
 
+  it('reaches a server that speaks only the legacy SSE transport through it', async () => {
+    const alice = await user('alice-sse');
+    const res = await alice.create({
+      slug: 'old-mcp',
+      spec: { kind: 'remote', url: byo.sseUrl, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+      config_schema: TOKEN_SCHEMA,
+      secrets: alice.secrets,
+    });
+    expect(res.status).toBe(201);
+    const client = await alice.mcp('/mcp/old-mcp');
+    expect(text(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('alice-sse via sse');
+  });
+
   const openapiCases = [
     [
       'OpenAPI 3.0, inline JSON object',

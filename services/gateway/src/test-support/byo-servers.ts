@@ -7,6 +7,7 @@ import {
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createHandler } from 'graphql-http/lib/use/http';
@@ -24,6 +25,8 @@ const { buildSchema, GraphQLError } = createRequire(import.meta.url)('graphql') 
  */
 export interface ByoServers {
   mcpUrl: string;
+  /** An MCP server that speaks only the legacy HTTP+SSE transport (2024-11-05): `GET /sse`, `POST /messages`. */
+  sseUrl: string;
   apiUrl: string;
   graphqlUrl: string;
   /** A GraphQL endpoint with introspection switched off. */
@@ -204,6 +207,33 @@ export async function startByoServers(): Promise<ByoServers> {
   });
 
   let paths: Record<string, unknown> = INVOICE_PATHS;
+  const sseSessions = new Map<string, SSEServerTransport>();
+  const sse = await listen(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const user = userOf(req);
+    if (!user) return unauthorized(res);
+    if (req.method === 'GET' && url.pathname === '/sse') {
+      const transport = new SSEServerTransport('/messages', res);
+      sseSessions.set(transport.sessionId, transport);
+      const server = new Server({ name: 'byo-sse', version: '1' }, { capabilities: { tools: {} } });
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({
+        tools: [
+          { name: 'whoami', description: 'Over the legacy transport', inputSchema: { type: 'object' } },
+        ],
+      }));
+      server.setRequestHandler(CallToolRequestSchema, async () => ({
+        content: [{ type: 'text', text: `${user} via sse` }],
+      }));
+      res.on('close', () => sseSessions.delete(transport.sessionId));
+      return void server.connect(transport);
+    }
+    const transport = sseSessions.get(url.searchParams.get('sessionId') ?? '');
+    if (req.method === 'POST' && url.pathname === '/messages' && transport)
+      return void transport.handlePostMessage(req, res);
+    res.statusCode = req.method === 'POST' ? 405 : 404;
+    res.end();
+  });
+
   const api = await listen((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('content-type', 'application/json');
@@ -264,9 +294,10 @@ export async function startByoServers(): Promise<ByoServers> {
     hung.push(res);
   });
 
-  const servers = [mcp, api, graphql, html, slow];
+  const servers = [mcp, sse, api, graphql, html, slow];
   return {
     mcpUrl: urlOf(mcp, '/mcp'),
+    sseUrl: urlOf(sse, '/sse'),
     apiUrl: urlOf(api),
     graphqlUrl: urlOf(graphql, '/graphql'),
     closedGraphqlUrl: urlOf(graphql, '/closed/graphql'),
