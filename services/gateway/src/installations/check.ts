@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import type { Principal } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { callWorker } from '../workers/worker-call.ts';
-import type { InstallationDraft } from './store.ts';
+import type { InstallationDraft, InstallationJson } from './store.ts';
 
 export interface CheckResult {
   ok: boolean;
@@ -41,11 +41,7 @@ export function installationChecks(deps: Pick<GatewayDeps, 'env' | 'workers'>) {
   return {
     draft: (req: Request, principal: Principal, draft: InstallationDraft) =>
       run(req, principal, draft.slug, { draft }, deadline(draft.spec)),
-    saved: (
-      req: Request,
-      principal: Principal,
-      installation: { id: string; slug: string },
-      spec: Record<string, unknown> | null,
-    ) => run(req, principal, installation.slug, { installation }, deadline(spec)),
+    saved: (req: Request, principal: Principal, { id, slug, spec }: InstallationJson) =>
+      run(req, principal, slug, { installation: { id, slug } }, deadline(spec)),
   };
 }

@@ -1,7 +1,15 @@
 import { createServer } from 'node:net';
 import { startHttpsServer, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ByoServers, HUGE_DOCUMENT, OPENAPI_30, startByoServers } from '../test-support/byo-servers.ts';
+import {
+  BEARER_TOKEN,
+  type ByoServers,
+  HUGE_DOCUMENT,
+  OPENAPI_30,
+  readAnswer,
+  startByoServers,
+  TOKEN_SCHEMA,
+} from '../test-support/byo-servers.ts';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
 // What goes wrong with a server someone brings, and what they are told: a live check names the
@@ -32,18 +40,9 @@ afterAll(async () => {
   await byo?.close();
 });
 
-const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
-
-/** The parts of the API's answers these tests read. */
-interface Answer {
-  status: { state: string; error?: { code: string } };
-  error: { code: string; message: string };
-  tools: Record<string, unknown>;
-}
-const read = async (res: Response) => (await res.json()) as Answer;
 const remote = (url: string, secret = 'alice-token', extra: Record<string, unknown> = {}) => ({
   slug: 'mine',
-  spec: { kind: 'remote', url, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' }, ...extra },
+  spec: { kind: 'remote', url, headers: BEARER_TOKEN, ...extra },
   config_schema: TOKEN_SCHEMA,
   secrets: { TOKEN: secret },
 });
@@ -144,7 +143,7 @@ describe('POST /installations/check', () => {
         spec: {
           kind: 'graphql',
           endpoint: byo.closedGraphqlUrl,
-          headers: { Authorization: 'Bearer {{secrets.TOKEN}}' },
+          headers: BEARER_TOKEN,
         },
         config_schema: TOKEN_SCHEMA,
         secrets: { TOKEN: 'alice-token' },
@@ -159,7 +158,7 @@ describe('POST /installations/check', () => {
         spec: {
           kind: 'graphql',
           endpoint: byo.graphqlUrl,
-          headers: { Authorization: 'Bearer {{secrets.TOKEN}}' },
+          headers: BEARER_TOKEN,
           operations: 'query Q { nope }',
         },
         config_schema: TOKEN_SCHEMA,
@@ -219,7 +218,7 @@ describe('creating a server of your own', () => {
       json: remote(byo.mcpUrl, 'mallory'),
     });
     expect(res.status).toBe(422);
-    const body = await read(res);
+    const body = await readAnswer(res);
     expect(body.error).toMatchObject({
       code: 'check_failed',
       message: expect.stringMatching(/nothing was saved: .*refused the credentials/),
@@ -235,12 +234,12 @@ describe('creating a server of your own', () => {
       json: { ...remote(`http://127.0.0.1:${closedPort}/mcp`), slug: 'later' },
     });
     expect(res.status).toBe(201);
-    expect((await read(res)).status).toEqual({ state: 'unknown' });
+    expect((await readAnswer(res)).status).toEqual({ state: 'unknown' });
     const check = await h.api('/api/v1/installations/later/check', { method: 'POST', token });
-    expect((await read(check)).error.code).toBe('refused');
+    expect((await readAnswer(check)).error.code).toBe('refused');
     // A check of a saved installation moves its health.
     const status = await waitFor(async () => {
-      const s = (await read(await h.api('/api/v1/installations/later', { token }))).status;
+      const s = (await readAnswer(await h.api('/api/v1/installations/later', { token }))).status;
       return s.state === 'failing' ? s : undefined;
     });
     expect(status).toMatchObject({ error: { code: 'refused' }, failing_since: expect.any(String) });
@@ -303,7 +302,7 @@ describe('creating a server of your own', () => {
         json: { slug: 'bad', spec },
       });
       expect(res.status).toBe(400);
-      expect((await read(res)).error.message).toMatch(message);
+      expect((await readAnswer(res)).error.message).toMatch(message);
       expect(await saved()).toEqual([]);
     });
   }
@@ -315,7 +314,7 @@ describe('creating a server of your own', () => {
       json: { ...remote(byo.mcpUrl), tools: { allow: 'whoami' } },
     });
     expect(res.status).toBe(400);
-    expect((await read(res)).error.message).toMatch(/tools\.allow/);
+    expect((await readAnswer(res)).error.message).toMatch(/tools\.allow/);
     await h.install(token, 'everything', 'catalog-one');
     res = await h.api('/api/v1/installations/catalog-one', {
       method: 'PATCH',
@@ -323,7 +322,7 @@ describe('creating a server of your own', () => {
       json: { spec: { kind: 'remote', url: byo.mcpUrl } },
     });
     expect(res.status).toBe(400);
-    expect((await read(res)).error.message).toMatch(/only your own servers have them/);
+    expect((await readAnswer(res)).error.message).toMatch(/only your own servers have them/);
     expect((await h.api('/api/v1/installations/catalog-one', { method: 'DELETE', token })).status).toBe(204);
   });
 

@@ -1,7 +1,13 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ByoServers, OPENAPI_30, startByoServers } from '../test-support/byo-servers.ts';
+import {
+  BEARER_TOKEN,
+  type ByoServers,
+  OPENAPI_30,
+  startByoServers,
+  TOKEN_SCHEMA,
+} from '../test-support/byo-servers.ts';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
 // Bring your own server, as a plain user through the API: a remote MCP URL, an OpenAPI document in
@@ -20,7 +26,6 @@ afterAll(async () => {
   await byo?.close();
 });
 
-const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]!.text;
 
 async function user(name: string) {
@@ -51,7 +56,7 @@ describe('custom installations', () => {
     const saved = Date.now();
     const res = await alice.create({
       slug: 'my-mcp',
-      spec: { kind: 'remote', url: byo.mcpUrl, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+      spec: { kind: 'remote', url: byo.mcpUrl, headers: BEARER_TOKEN },
       config_schema: TOKEN_SCHEMA,
       secrets: alice.secrets,
       tags: ['mine'],
@@ -80,7 +85,7 @@ describe('custom installations', () => {
       (
         await bob.create({
           slug: 'my-mcp',
-          spec: { kind: 'remote', url: byo.mcpUrl, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+          spec: { kind: 'remote', url: byo.mcpUrl, headers: BEARER_TOKEN },
           config_schema: TOKEN_SCHEMA,
           secrets: bob.secrets,
         })
@@ -95,7 +100,7 @@ describe('custom installations', () => {
     const alice = await user('alice-sse');
     const res = await alice.create({
       slug: 'old-mcp',
-      spec: { kind: 'remote', url: byo.sseUrl, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+      spec: { kind: 'remote', url: byo.sseUrl, headers: BEARER_TOKEN },
       config_schema: TOKEN_SCHEMA,
       secrets: alice.secrets,
     });
@@ -176,7 +181,7 @@ describe('custom installations', () => {
       spec: {
         kind: 'graphql',
         endpoint: byo.graphqlUrl,
-        headers: { Authorization: 'Bearer {{secrets.TOKEN}}' },
+        headers: BEARER_TOKEN,
       },
       config_schema: TOKEN_SCHEMA,
       secrets: alice.secrets,
@@ -247,7 +252,7 @@ describe('custom installations', () => {
       spec: {
         kind: 'graphql',
         endpoint: byo.closedGraphqlUrl,
-        headers: { Authorization: 'Bearer {{secrets.TOKEN}}' },
+        headers: BEARER_TOKEN,
         operations: `
           query GetInvoice($id: ID!) { invoice(id: $id) { id owner lines { cents } } }
           mutation Draft($customer: String!) {

@@ -1,11 +1,12 @@
 import { DomainError } from '@switchboard/runtime';
-import { Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { assertInScope, assertUnscoped } from '../api/access.ts';
 import { asCaller } from '../api/as-caller.ts';
 import { type ApiSpec, routeDefiner } from '../api/openapi.ts';
 import {
   checkResult,
+  type InstallationCreate,
   installation,
   installationCreate,
   installationCreateFor,
@@ -33,6 +34,11 @@ export function installationsRouter(
   const checks = installationChecks(deps);
   const slugParam = (value: unknown) => parse(slug, value, 'slug');
   const createBody = (body: unknown) => parse(installationCreateFor(body), body);
+  /** Validates a create's body as Postgres would save it (nothing is saved), then checks it live. */
+  const checkDraft = async (req: Request, res: Response, body: InstallationCreate) => {
+    const draft = await asCaller(pool, res, (c) => store.draft(c, body));
+    return checks.draft(req, principalOf(res), draft);
+  };
 
   route(
     {
@@ -49,8 +55,7 @@ export function installationsRouter(
       assertUnscoped(principal);
       const body = createBody(req.body);
       if ('spec' in body && req.query.check !== 'false') {
-        const draft = await asCaller(pool, res, (c) => store.draft(c, body));
-        const result = await checks.draft(req, principal, draft);
+        const result = await checkDraft(req, res, body);
         if (!result.ok)
           throw new DomainError(
             'check_failed',
@@ -75,11 +80,8 @@ export function installationsRouter(
       response: { status: 200, schema: checkResult, description: '`ok`, the tools, or what went wrong' },
     },
     async (req, res) => {
-      const principal = principalOf(res);
-      assertUnscoped(principal);
-      const body = createBody(req.body);
-      const draft = await asCaller(pool, res, (c) => store.draft(c, body));
-      res.json(await checks.draft(req, principal, draft));
+      assertUnscoped(principalOf(res));
+      res.json(await checkDraft(req, res, createBody(req.body)));
     },
   );
 
@@ -97,7 +99,7 @@ export function installationsRouter(
       assertInScope(principal, s);
       const found = await asCaller(pool, res, (c) => store.get(c, s));
       if (!found) throw new DomainError('not_found', `no installation ${s}`);
-      res.json(await checks.saved(req, principal, found, found.spec));
+      res.json(await checks.saved(req, principal, found));
     },
   );
 

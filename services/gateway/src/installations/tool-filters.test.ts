@@ -1,6 +1,12 @@
 import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ByoServers, startByoServers } from '../test-support/byo-servers.ts';
+import {
+  BEARER_TOKEN,
+  type ByoServers,
+  readAnswer,
+  startByoServers,
+  TOKEN_SCHEMA,
+} from '../test-support/byo-servers.ts';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
 // Tool filters and overrides on every installation (catalog or custom): lists on /mcp and /mcp/<slug>
@@ -22,15 +28,6 @@ afterAll(async () => {
   await byo?.close();
 });
 
-const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
-
-/** The parts of the API's answers these tests read. */
-interface Answer {
-  status: { state: string; error?: { code: string } };
-  error: { code: string; message: string };
-  tools: Record<string, unknown>;
-}
-const read = async (res: Response) => (await res.json()) as Answer;
 const names = async (client: Awaited<ReturnType<Harness['connectMcp']>>) =>
   (await client.listTools()).tools.map((t) => t.name).sort();
 
@@ -41,7 +38,7 @@ async function userWithServer(name: string) {
     token,
     json: {
       slug: 'mine',
-      spec: { kind: 'remote', url: byo.mcpUrl, headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+      spec: { kind: 'remote', url: byo.mcpUrl, headers: BEARER_TOKEN },
       config_schema: TOKEN_SCHEMA,
       secrets: { TOKEN: `${name}-token` },
       tools: { deny: ['delete_everything'] },
@@ -82,7 +79,7 @@ describe('tool filters and overrides', () => {
       },
     });
     expect(res.status).toBe(200);
-    expect((await read(res)).tools).toMatchObject({ deny: ['whoami'] });
+    expect((await readAnswer(res)).tools).toMatchObject({ deny: ['whoami'] });
     const listed = await waitFor(async () => {
       const tools = (await aggregate.listTools()).tools;
       return tools.length === 1 && tools[0]!.name === 'mine__delete_everything' ? tools : undefined;
@@ -112,7 +109,7 @@ describe('tool filters and overrides', () => {
 
 describe('installation health', () => {
   const status = async (token: string, slug: string) =>
-    (await read(await h.api(`/api/v1/installations/${slug}`, { token }))).status;
+    (await readAnswer(await h.api(`/api/v1/installations/${slug}`, { token }))).status;
 
   it('is unknown until used, ok after a call, and needs_auth when the service refuses the credentials', async () => {
     const token = await userWithServer('carol');

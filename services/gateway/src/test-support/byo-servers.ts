@@ -42,6 +42,18 @@ export interface ByoServers {
   close(): Promise<void>;
 }
 
+/** The one secret every server here takes, sent as `Authorization: Bearer {{secrets.TOKEN}}`. */
+export const TOKEN_SCHEMA = [{ name: 'TOKEN', type: 'string', required: true, secret: true }];
+export const BEARER_TOKEN = { Authorization: 'Bearer {{secrets.TOKEN}}' };
+
+/** The parts of the API's answers the tests read. */
+export interface Answer {
+  status: { state: string; error?: { code: string } };
+  error: { code: string; message: string };
+  tools: Record<string, unknown>;
+}
+export const readAnswer = async (res: Response) => (await res.json()) as Answer;
+
 /** `Bearer alice-token` → `alice`; anything else → undefined (the servers answer 401). */
 function userOf(req: IncomingMessage): string | undefined {
   return /^Bearer ([a-z0-9-]+)-token$/.exec(req.headers.authorization ?? '')?.[1];

@@ -4,6 +4,7 @@ import {
   ListToolsResultSchema,
   type Notification,
   type Result,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ArgumentValidator } from './argument-validator.ts';
 import { ToolPolicy } from './tool-policy.ts';
@@ -132,21 +133,25 @@ export class Backend {
    * nothing is. The schemas are read once per backend (and again when the server says its tools changed).
    */
   async checkToolArguments(tool: string, args: unknown): Promise<string | undefined> {
-    if (!this.arguments.loaded) {
-      const tools: { name: string; inputSchema?: unknown }[] = [];
-      let cursor: string | undefined;
-      for (let page = 0; page < 20; page++) {
-        const result = await this.client.request(
-          { method: 'tools/list', params: cursor ? { cursor } : {} },
-          ListToolsResultSchema,
-        );
-        tools.push(...result.tools);
-        cursor = result.nextCursor;
-        if (!cursor) break;
-      }
-      this.arguments.load(tools);
-    }
+    if (!this.arguments.loaded) this.arguments.load(await this.listAllTools());
     return this.arguments.check(tool, args);
+  }
+
+  /** Every page of the server's `tools/list` (at most 20), as the server describes them (unfiltered). */
+  async listAllTools(signal?: AbortSignal) {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const result = await this.client.request(
+        { method: 'tools/list', params: cursor ? { cursor } : {} },
+        ListToolsResultSchema,
+        signal ? { signal } : undefined,
+      );
+      tools.push(...result.tools);
+      cursor = result.nextCursor;
+      if (!cursor) break;
+    }
+    return tools;
   }
 
   closeWhenIdle(): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, ListToolsResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Backend } from '../backends/backend.ts';
 import type { HealthReport } from '../backends/manager.ts';
 import { BackendStartError } from '../backends/start-error.ts';
@@ -37,7 +37,7 @@ export class InstallationChecker {
     const starting = this.opts.start(`check/${randomUUID()}`, resolved);
     try {
       backend = await untilAborted(starting, deadline);
-      const tools = await listTools(backend, deadline);
+      const tools = backend.client.getServerCapabilities()?.tools ? await backend.listAllTools(deadline) : [];
       if (saved) {
         this.opts.onHealth?.(resolved, { status: 'ok' });
         this.opts.onPassed?.(resolved);
@@ -62,23 +62,6 @@ export class InstallationChecker {
       else void starting.then((b) => b.close()).catch(() => undefined);
     }
   }
-}
-
-async function listTools(backend: Backend, signal: AbortSignal) {
-  if (!backend.client.getServerCapabilities()?.tools) return [];
-  const tools: { name: string; description?: string | undefined }[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 20; page++) {
-    const result = await backend.client.request(
-      { method: 'tools/list', params: cursor ? { cursor } : {} },
-      ListToolsResultSchema,
-      { signal },
-    );
-    tools.push(...result.tools);
-    cursor = result.nextCursor;
-    if (!cursor) break;
-  }
-  return tools;
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
