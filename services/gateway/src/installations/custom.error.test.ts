@@ -125,6 +125,15 @@ describe('POST /installations/check', () => {
       /5000 operations .* choose some with spec\.operations/,
     ],
     [
+      'an API that refuses the token (listing its operations needs none; a harmless GET does)',
+      () => ({
+        ...openapi({ ...OPENAPI_30, servers: [{ url: byo.apiUrl }] }),
+        secrets: { TOKEN: 'mallory' },
+      }),
+      'unauthorized',
+      /refused the credentials \(HTTP 401\)/,
+    ],
+    [
       'YAML that is not YAML',
       () => openapi('openapi: [3.0\n  : :'),
       'invalid_document',

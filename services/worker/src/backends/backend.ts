@@ -40,6 +40,11 @@ export class Backend {
   inFlight = 0;
   /** A cheap liveness check of the service behind a network backend (probed while the backend is live). */
   probe: (() => Promise<void>) | undefined;
+  /**
+   * For a live check, where listing tools does not reach the service (OpenAPI reads a document): one
+   * harmless request with the user's credentials, which throws `unauthorized` when they are refused.
+   */
+  verifyCredentials: (() => Promise<void>) | undefined;
   /** The installation's tool filters and overrides (set by the manager from the resolution). */
   tools = new ToolPolicy(undefined);
 

@@ -38,6 +38,7 @@ export class InstallationChecker {
     try {
       backend = await untilAborted(starting, deadline);
       const tools = backend.client.getServerCapabilities()?.tools ? await backend.listAllTools(deadline) : [];
+      if (backend.verifyCredentials) await untilAborted(backend.verifyCredentials(), deadline);
       if (saved) {
         this.opts.onHealth?.(resolved, { status: 'ok' });
         this.opts.onPassed?.(resolved);

@@ -2,9 +2,9 @@ import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../../credentials/resolver.ts';
 import type { Backend } from '../backend.ts';
 import { inProcessBackend, safeFailure } from '../in-process.ts';
-import { BackendStartError } from '../start-error.ts';
+import { BackendStartError, httpFailure, networkFailure } from '../start-error.ts';
 import { renderRecord, templateValues } from '../template.ts';
-import { callOperation } from './call.ts';
+import { callOperation, sendOperation } from './call.ts';
 import { loadDocument } from './document.ts';
 import { type OperationFilter, parseDocument } from './operations.ts';
 
@@ -44,18 +44,19 @@ export async function startOpenApiBackend(
   const credentials = renderRecord(spec.auth, templateValues(resolved));
   const byName = new Map(parsed.operations.map((op) => [op.name, op]));
 
-  return inProcessBackend(key, resolved, parsed.operations, async (tool, args, callSignal) => {
+  const context = (signal: AbortSignal) => ({
+    baseUrl,
+    credentials,
+    schemes: parsed.schemes,
+    fetch: fetchImpl,
+    signal,
+    maxResponseBytes: deps.maxResponseBytes,
+  });
+  const backend = await inProcessBackend(key, resolved, parsed.operations, async (tool, args, callSignal) => {
     const op = byName.get(tool.name)!;
     const signal = AbortSignal.any([callSignal, AbortSignal.timeout(deps.callTimeoutMillis)]);
     try {
-      return await callOperation(op, args, {
-        baseUrl,
-        credentials,
-        schemes: parsed.schemes,
-        fetch: fetchImpl,
-        signal,
-        maxResponseBytes: deps.maxResponseBytes,
-      });
+      return await callOperation(op, args, context(signal));
     } catch (err) {
       return {
         content: [
@@ -65,6 +66,24 @@ export async function startOpenApiBackend(
       };
     }
   });
+  // Listing tools reads only the document: a live check also makes one request with the credentials,
+  // to the first GET that needs no arguments (reading, never changing anything), when there is one.
+  const harmless = parsed.operations.find(
+    (op) => op.method === 'GET' && !op.body?.required && op.parameters.every((p) => !p.required),
+  );
+  if (harmless) {
+    backend.verifyCredentials = async () => {
+      let res: Response;
+      try {
+        res = await sendOperation(harmless, {}, context(AbortSignal.timeout(deps.callTimeoutMillis)));
+      } catch (err) {
+        throw networkFailure(err, host) ?? new BackendStartError('refused', `${host} could not be reached`);
+      }
+      await res.body?.cancel();
+      if (res.status === 401 || res.status === 403) throw httpFailure(res.status, host);
+    };
+  }
+  return backend;
 }
 
 function absoluteBase(serverUrl: string | undefined, documentUrl: string | undefined): string | undefined {

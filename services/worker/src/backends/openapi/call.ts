@@ -18,6 +18,21 @@ export async function callOperation(
   args: Record<string, unknown>,
   ctx: CallContext,
 ): Promise<CallToolResult> {
+  const res = await sendOperation(op, args, ctx);
+  const text = await readCapped(res, ctx.maxResponseBytes);
+  const status = `HTTP ${res.status}`;
+  return {
+    content: [{ type: 'text', text: text.length ? text : status }],
+    ...(res.ok ? {} : { isError: true }),
+  };
+}
+
+/** The HTTP request of one operation, with the caller's arguments and credentials; the body unread. */
+export function sendOperation(
+  op: Operation,
+  args: Record<string, unknown>,
+  ctx: CallContext,
+): Promise<Response> {
   let path = op.path;
   const url = new URL(ctx.baseUrl.replace(/\/?$/, '/'));
   const query = new URLSearchParams();
@@ -40,13 +55,7 @@ export async function callOperation(
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(args.body);
   }
-  const res = await ctx.fetch(target, init);
-  const text = await readCapped(res, ctx.maxResponseBytes);
-  const status = `HTTP ${res.status}`;
-  return {
-    content: [{ type: 'text', text: text.length ? text : status }],
-    ...(res.ok ? {} : { isError: true }),
-  };
+  return ctx.fetch(target, init);
 }
 
 /** Applies the first security alternative whose schemes all have a credential configured. */
