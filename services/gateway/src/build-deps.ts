@@ -28,7 +28,10 @@ export async function buildGatewayDeps(
     max: 20,
     onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   });
-  const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
+  const changes =
+    opts.listen === false
+      ? undefined
+      : new ChangeListener(env.DATABASE_DIRECT_URL ?? env.DATABASE_URL, logger);
   const workerDns = env.SWITCHBOARD_WORKER_DNS;
   const workers = new WorkerPool({
     urls: env.SWITCHBOARD_WORKER_URLS,
@@ -47,7 +50,8 @@ export async function buildGatewayDeps(
   });
   const auditShipper = env.ELASTICSEARCH_URL
     ? new AuditShipper({
-        databaseUrl: env.DATABASE_URL,
+        // The leader lock is a session advisory lock: it needs a connection of its own, not a pooled one.
+        databaseUrl: env.DATABASE_DIRECT_URL ?? env.DATABASE_URL,
         elasticsearchUrl: env.ELASTICSEARCH_URL,
         logger,
         onShipped: (n) => metrics.auditShipped.inc(n),

@@ -7,6 +7,12 @@ export const gatewayEnvSchema = z
     SWITCHBOARD_PUBLIC_URL: envFields.url().optional(),
     /** The gateway's own login (role switchboard_gateway), never a superuser. */
     DATABASE_URL: envFields.postgresUrl(),
+    /**
+     * A direct (or session-mode pooler) connection for what a transaction-mode pooler breaks: LISTEN for
+     * change notifications and session advisory locks. Defaults to DATABASE_URL; set it when DATABASE_URL
+     * goes through Supavisor's transaction mode (port 6543) or PgBouncer with pool_mode=transaction.
+     */
+    DATABASE_DIRECT_URL: envFields.postgresUrl().optional(),
     /** Workers to route to (compose/Kubernetes: a static list; embedded: the supervisor passes it). */
     SWITCHBOARD_WORKER_URLS: envFields.urlList().default([]),
     /** Instead of a list: `host:port` whose every DNS address is a worker (compose scaling, K8s headless). */

@@ -33,7 +33,10 @@ export function buildWorkerDeps(
     max: 10,
     onError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   });
-  const changes = opts.listen === false ? undefined : new ChangeListener(env.DATABASE_URL, logger);
+  const changes =
+    opts.listen === false
+      ? undefined
+      : new ChangeListener(env.DATABASE_DIRECT_URL ?? env.DATABASE_URL, logger);
   let backends: BackendManager | undefined;
   let sessions: SessionHost | undefined;
   const metrics = new WorkerMetrics(registry, {

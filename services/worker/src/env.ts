@@ -9,6 +9,12 @@ export const workerEnvSchema = z
     HOST: z.string().default('127.0.0.1'),
     /** The worker's own login (role switchboard_worker): it can resolve credentials and nothing else. */
     DATABASE_URL: envFields.postgresUrl(),
+    /**
+     * A direct (or session-mode pooler) connection for what a transaction-mode pooler breaks: LISTEN for
+     * change notifications and session advisory locks. Defaults to DATABASE_URL; set it when DATABASE_URL
+     * goes through Supavisor's transaction mode (port 6543) or PgBouncer with pool_mode=transaction.
+     */
+    DATABASE_DIRECT_URL: envFields.postgresUrl().optional(),
     /** Shared with the gateways: signs the internal hop. */
     SWITCHBOARD_INTERNAL_SECRET: z.string().min(32),
     SWITCHBOARD_DATA_DIR: z.string().default('.switchboard'),

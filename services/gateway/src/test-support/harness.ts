@@ -13,7 +13,7 @@ import { SigningKeys } from '@switchboard/auth/keys';
 import { AuditWriter, createPool, type Pool } from '@switchboard/db';
 import { createLogger, createRegistry, SecretMasker } from '@switchboard/observability';
 import { createHttpServer } from '@switchboard/runtime';
-import { createTestDatabase, type TestDatabase } from '@switchboard/testing';
+import { createTestDatabase, type TestDatabase, type TransactionPooler } from '@switchboard/testing';
 import { createApp as createWorkerApp } from '@switchboard/worker/app';
 import { buildWorkerDeps } from '@switchboard/worker/build-deps';
 import type { WorkerDeps } from '@switchboard/worker/deps';
@@ -74,6 +74,11 @@ export interface HarnessOptions {
   fetchClientMetadata?: typeof fetch;
   /** Options of every replica's limits (a test clock, say). */
   limits?: Omit<LimitsOptions, 'onRejected'>;
+  /**
+   * Routes every service's queries through this transaction-mode pooler (DATABASE_URL), keeping a
+   * direct connection for notifications and session locks (DATABASE_DIRECT_URL), as on hosted Supabase.
+   */
+  pooler?: TransactionPooler;
 }
 
 // HARNESS_LOG_LEVEL=debug shows every service's log lines when a test needs investigating.
@@ -102,15 +107,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     servers.push(server);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
+  // What a service is configured with: its login, through the pooler when there is one.
+  const databaseEnv = (login: keyof TestDatabase['logins']) => {
+    const direct = db.urlAs(db.logins[login]);
+    return opts.pooler
+      ? { DATABASE_URL: opts.pooler.pooled(direct), DATABASE_DIRECT_URL: direct }
+      : { DATABASE_URL: direct };
+  };
   const pool = (login: keyof TestDatabase['logins']) => {
-    const p = createPool(db.urlAs(db.logins[login]), { applicationName: `test-${login}` });
+    const p = createPool(databaseEnv(login).DATABASE_URL, { applicationName: `test-${login}` });
     pools.push(p);
     return p;
   };
 
   const keys = await SigningKeys.open(dataDir);
   const authEnv = loadAuthEnv({
-    DATABASE_URL: db.urlAs(db.logins.auth),
+    DATABASE_URL: databaseEnv('auth').DATABASE_URL,
     SWITCHBOARD_PUBLIC_URL: url,
     SWITCHBOARD_DATA_DIR: dataDir,
     SWITCHBOARD_ANON_KEY: anonKey,
@@ -137,7 +149,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const workerHandles: WorkerHandle[] = [];
   for (let i = 0; i < (opts.workers ?? 1); i++) {
     const workerEnv = loadWorkerEnv({
-      DATABASE_URL: db.urlAs(db.logins.worker),
+      ...databaseEnv('worker'),
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_INTERNAL_SECRET: internalSecret,
       LOG_LEVEL: 'silent',
@@ -192,7 +204,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const env = loadGatewayEnv({
     SWITCHBOARD_PORT: String(port),
     SWITCHBOARD_PUBLIC_URL: url,
-    DATABASE_URL: db.urlAs(db.logins.gateway),
+    ...databaseEnv('gateway'),
     SWITCHBOARD_WORKER_URLS: workerUrl,
     SWITCHBOARD_INTERNAL_SECRET: internalSecret,
     SWITCHBOARD_AUTH_URL: authUrl,
