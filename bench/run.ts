@@ -24,7 +24,7 @@ import pg from 'pg';
 import { Agent } from 'undici';
 import { coldStarts } from './lib/cold-start.ts';
 import { RawMcpSession } from './lib/mcp-session.ts';
-import { childrenOf, rssKb, treeRssKb } from './lib/procs.ts';
+import { childrenOf, cpuMillis, descendantsOf, processTable, rssKb, treeRssKb } from './lib/procs.ts';
 import { mb, ms } from './lib/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -280,6 +280,32 @@ async function main() {
     log(
       `remote: switchboard / direct = ${(r.perSecond / d.perSecond).toFixed(2)}x throughput, +${(r.p50 - d.p50).toFixed(2)} ms p50`,
     );
+
+    // CPU per call by process, for capacity planning (docs/kubernetes.md): the stdio target alone.
+    const postmaster = (await processTable()).find((p) => p.cmdline.includes(`${dataDir}/postgres`))?.pid;
+    const groups = {
+      gateway: [gatewayPid],
+      worker: [workerPid],
+      'stdio server (its sandbox included)': await descendantsOf(workerPid),
+      'postgres (every backend)': postmaster ? [postmaster, ...(await descendantsOf(postmaster))] : [],
+    };
+    const cpu = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(groups).map(
+            async ([k, pids]) =>
+              [k, (await Promise.all(pids.map(cpuMillis))).reduce((a, b) => a + b, 0)] as const,
+          ),
+        ),
+      );
+    const cpuBefore = await cpu();
+    const [alone] = (await loadAll([stdioTarget])) as [LoadResult];
+    const cpuAfter = await cpu();
+    log('');
+    log(`| CPU per call, /mcp/everything (${alone.calls} calls, ${alone.perSecond.toFixed(0)}/s) | ms |`);
+    log('|---|---:|');
+    for (const k of Object.keys(groups))
+      log(`| ${k} | ${((cpuAfter[k]! - cpuBefore[k]!) / alone.calls).toFixed(3)} |`);
 
     // Memory per live (user, installation): many users, each with their own stdio process.
     const before = await rssKb(workerPid);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { RUNTIME_FILES } from './lib/production-deps.ts';
 
 // The files the full stack is deployed from, checked without Docker (no engine runs here): the compose
 // file parses, every service has a pinned image or a build, every mounted file exists; every Kibana
@@ -125,5 +126,65 @@ describe('Kibana saved objects', () => {
       }
       if (o.type === 'index-pattern') expect(o.attributes.timeFieldName).toBe('@timestamp');
     }
+  });
+});
+
+/** A Dockerfile as stages of instructions (continuation lines joined, comments dropped). */
+function dockerStages(text: string): { from: string; name?: string; instructions: [string, string][] }[] {
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const args = new Map<string, string>();
+  const stages: { from: string; name?: string; instructions: [string, string][] }[] = [];
+  for (const line of lines) {
+    const [keyword, ...rest] = line.split(/\s+/);
+    const value = rest.join(' ');
+    if (keyword === 'ARG' && !stages.length) {
+      const [k, v] = value.split('=');
+      args.set(k!, v ?? '');
+    } else if (keyword === 'FROM') {
+      const [image, as, name] = value.split(/\s+/);
+      const from = image!.replace(/\$\{(\w+)\}/g, (_, k: string) => args.get(k) ?? '');
+      stages.push({ from, ...(as?.toUpperCase() === 'AS' ? { name } : {}), instructions: [] });
+    } else {
+      stages.at(-1)!.instructions.push([keyword!.toUpperCase(), value]);
+    }
+  }
+  return stages;
+}
+
+describe('services/Dockerfile', () => {
+  it('builds in stages and ships production dependencies only, as a non-root user', async () => {
+    const stages = dockerStages(await readFile(path.join(ROOT, 'services', 'Dockerfile'), 'utf8'));
+    expect(stages.map((s) => s.name)).toEqual(['build', 'production-deps', undefined]);
+    for (const s of stages) expect(s.from).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim$/);
+    const [build, deps, final] = stages as [(typeof stages)[0], (typeof stages)[0], (typeof stages)[0]];
+    const runs = (s: typeof final) => s.instructions.filter(([k]) => k === 'RUN').map(([, v]) => v);
+    expect(runs(build).join('\n')).toContain('npm run build');
+    // The production install: no dev dependencies, no install scripts.
+    expect(runs(deps).join('\n')).toMatch(/npm ci --omit=dev .*--ignore-scripts/);
+    // The final stage installs nothing from npm and copies node_modules from the production install.
+    expect(runs(final).join('\n')).not.toMatch(/npm (ci|install)/);
+    expect(runs(final).join('\n')).toContain('bubblewrap');
+    const copies = final.instructions.filter(([k]) => k === 'COPY').map(([, v]) => v);
+    expect(copies).toContain('--from=production-deps /app/node_modules ./node_modules');
+    expect(copies.some((c) => c.startsWith('--from=build ') && c.includes('node_modules'))).toBe(false);
+    expect(copies).toContain('--from=build /app/dist ./dist');
+    // Every file the bundles read at run time reaches the final stage.
+    const depsRun = runs(deps).join('\n');
+    for (const file of RUNTIME_FILES) {
+      const copied = copies.some((c) => c.includes(file.split('/').slice(0, 2).join('/')));
+      const kept = depsRun.includes(`! -name ${path.basename(file)}`);
+      expect(copied || kept, file).toBe(true);
+    }
+    const users = final.instructions.filter(([k]) => k === 'USER').map(([, v]) => v);
+    expect(users.at(-1)).toBe('node');
+    expect(
+      final.instructions.some(([k, v]) => k === 'HEALTHCHECK' && v.includes('dist/healthcheck.js')),
+    ).toBe(true);
+    const cmd = final.instructions.find(([k]) => k === 'CMD')?.[1];
+    expect(JSON.parse(cmd!)).toEqual(['node', 'dist/gateway.js']);
   });
 });

@@ -52,3 +52,24 @@ export async function orphans(needle: string): Promise<number[]> {
 export function cwdOf(pid: number): Promise<string> {
   return readlink(`/proc/${pid}/cwd`).catch(() => '');
 }
+
+/** CPU time (user + system) a process has used so far, in milliseconds (0 if it is gone). */
+export async function cpuMillis(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of stat), in clock ticks of 10 ms on Linux.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Every process below `pid` (children, their children, …), not `pid` itself. */
+export async function descendantsOf(pid: number): Promise<number[]> {
+  const table = await processTable();
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length; ) {
+    const next = table.filter((p) => frontier.includes(p.ppid)).map((p) => p.pid);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}

@@ -11,6 +11,8 @@ export const stackEnvSchema = z
     SWITCHBOARD_GATEWAYS: z.coerce.number().int().min(1).max(64).default(1),
     SWITCHBOARD_PUBLIC_URL: envFields.url().optional(),
     SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
+    /** Run the services from `dist/` (`npm run build`) with plain node instead of from source through tsx. */
+    SWITCHBOARD_COMPILED: envFields.bool(false),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +19,20 @@ import { loadOrCreateValue, newPublishableKey } from './secrets.ts';
 import { ServiceProcess } from './service-process.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const entry = (service: string) => path.join(REPO_ROOT, 'services', service, 'src', 'main.ts');
-/** Services run from TypeScript source through tsx's loader, as the internal packages are consumed. */
-const EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
+
+/**
+ * How the services are started: from TypeScript source through tsx's loader (development, the
+ * default), or the production build's bundles (`npm run build`, scripts/build.ts) with plain node.
+ */
+function launcher(compiled: boolean): { entry(service: string): string; execArgv: string[] } {
+  if (compiled) {
+    return { entry: (service) => path.join(REPO_ROOT, 'dist', `${service}.js`), execArgv: [] };
+  }
+  return {
+    entry: (service) => path.join(REPO_ROOT, 'services', service, 'src', 'main.ts'),
+    execArgv: ['--import', import.meta.resolve('tsx')],
+  };
+}
 
 /** What `npm start` writes to `<data dir>/stack.json` (API.md). */
 export interface StackInfo {
@@ -49,6 +61,12 @@ export interface RunningStack {
  */
 export async function startStack(env: StackEnv, logger: Logger): Promise<RunningStack> {
   const dataDir = env.SWITCHBOARD_DATA_DIR;
+  const { entry, execArgv } = launcher(env.SWITCHBOARD_COMPILED);
+  if (env.SWITCHBOARD_COMPILED) {
+    const missing = (['auth', 'worker', 'gateway'] as const).filter((s) => !existsSync(entry(s)));
+    if (missing.length)
+      throw new Error(`SWITCHBOARD_COMPILED: no ${missing.join(', ')} in dist/; run npm run build first`);
+  }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // stack.json describes a running stack: a previous run's must not be mistaken for this one's.
   await rm(path.join(dataDir, 'stack.json'), { force: true });
@@ -91,7 +109,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
       SWITCHBOARD_PUBLIC_URL: env.SWITCHBOARD_PUBLIC_URL,
       ...(env.ELASTICSEARCH_URL ? { ELASTICSEARCH_URL: env.ELASTICSEARCH_URL } : {}),
     };
-    const spawnOpts = { logger, execArgv: EXEC_ARGV, cwd: REPO_ROOT, shuttingDown: () => shuttingDown };
+    const spawnOpts = { logger, execArgv, cwd: REPO_ROOT, shuttingDown: () => shuttingDown };
 
     const auth = new ServiceProcess({
       ...spawnOpts,
@@ -123,7 +141,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
     const gateways = new GatewayReplicas({
       count: env.SWITCHBOARD_GATEWAYS,
       entry: entry('gateway'),
-      execArgv: EXEC_ARGV,
+      execArgv,
       logger,
       shuttingDown: () => shuttingDown,
       env: {

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 
-async function childrenOf(pid: number): Promise<number[]> {
+/** The pids whose parent is `pid`. */
+export async function childrenOf(pid: number): Promise<number[]> {
   const children: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
