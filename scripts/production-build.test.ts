@@ -1,27 +1,25 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from '@switchboard/runtime';
-import { childrenOf, createTestDatabase, waitFor } from '@switchboard/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServices, DIST, ENTRIES, externalPackages } from './build.ts';
+import { createTestDatabase } from '@switchboard/testing';
+import type { Metafile } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DIST, ENTRIES, externalPackages } from './build.ts';
 import { installRoots, productionClosure, RUNTIME_FILES } from './lib/production-deps.ts';
 
 // The production build (scripts/build.ts): bundles that run with plain node on production
-// dependencies only. Built once here; then the embedded stack runs them (SWITCHBOARD_COMPILED=true) and
-// an MCP client calls a tool through them.
+// dependencies only. The test run's global setup built dist/; scripts/stack-mcp.test.ts runs the
+// compiled services through the conformance suite.
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-let meta: Awaited<ReturnType<typeof buildServices>>;
+let meta: Metafile;
 
 beforeAll(async () => {
-  meta = await buildServices();
-}, 60_000);
+  meta = JSON.parse(await readFile(path.join(DIST, 'meta.json'), 'utf8'));
+});
 
 describe('the production build', () => {
   it('imports nothing from node_modules that a production install leaves out', async () => {
@@ -89,89 +87,4 @@ describe('the production build', () => {
       await db.drop();
     }
   });
-});
-
-describe('npm start with SWITCHBOARD_COMPILED=true', () => {
-  let proc: ChildProcess;
-  let dataDir: string;
-  let info: { gatewayUrl: string; anonKey: string };
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-compiled-'));
-    proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SWITCHBOARD_COMPILED: 'true',
-        SWITCHBOARD_PORT: String(await freePort()),
-        SWITCHBOARD_DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const text = await waitFor(() => readFile(path.join(dataDir, 'stack.json'), 'utf8').catch(() => ''), {
-      timeoutMillis: 60_000,
-      what: 'stack.json',
-    });
-    info = JSON.parse(text);
-  }, 90_000);
-
-  afterAll(async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
-    }
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  it('runs every service from dist/ with plain node', async () => {
-    const commands = await Promise.all(
-      (await childrenOf(proc.pid!)).map(async (pid) =>
-        (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean),
-      ),
-    );
-    // Node children only (PostgreSQL is a child too); no loader flags, just the bundle.
-    const services = commands
-      .filter((argv) => argv[0] === process.execPath)
-      .map((argv) => argv.slice(1).join(' '))
-      .sort();
-    expect(services).toEqual(
-      ['auth', 'gateway', 'worker', 'worker'].map((s) => path.join(DIST, `${s}.js`)).sort(),
-    );
-  });
-
-  it('signs a user up and calls a tool through the compiled gateway and worker', async () => {
-    const signUp = await fetch(`${info.gatewayUrl}/auth/v1/signup`, {
-      method: 'POST',
-      headers: { apikey: info.anonKey, 'content-type': 'application/json' },
-      body: JSON.stringify({ email: `compiled-${Date.now()}@example.com`, password: 'compiled password' }),
-    });
-    expect(signUp.status).toBe(200);
-    const { access_token: token } = (await signUp.json()) as { access_token: string };
-    const install = await fetch(`${info.gatewayUrl}/api/v1/installations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ server: 'everything', slug: 'everything' }),
-    });
-    expect(install.status).toBe(201);
-    const client = new Client({ name: 'compiled', version: '1' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${info.gatewayUrl}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${token}` } },
-      }),
-    );
-    try {
-      expect(
-        await client.callTool({ name: 'everything__echo', arguments: { message: 'built' } }),
-      ).toMatchObject({ content: [{ type: 'text', text: 'Echo: built' }] });
-    } finally {
-      await client.close();
-    }
-    // The consent page's script is a file beside its module: the bundle still finds it.
-    const consent = await fetch(`${info.gatewayUrl}/oauth/consent.js`);
-    expect(consent.status).toBe(200);
-    expect(await consent.text()).toBe(
-      await readFile(path.join(ROOT, 'services/gateway/src/consent/consent-page.js'), 'utf8'),
-    );
-  }, 60_000);
 });

@@ -1,57 +1,69 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from '@switchboard/runtime';
-import { isAlive, runConformanceSuite, startCredentialProxy, waitFor } from '@switchboard/testing';
+import {
+  childrenOf,
+  isAlive,
+  type NpmStart,
+  runConformanceSuite,
+  startCredentialProxy,
+  startNpmStart,
+  waitFor,
+} from '@switchboard/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The real `npm start` with two gateway processes sharing the port (Node cluster hands each new
 // connection to the next replica) and two workers: the conformance suite, through a proxy that opens a
 // new connection per request, so consecutive requests of one session land on different replicas.
+// Twice: the services from source through tsx (development), and the production build's bundles with
+// plain node (SWITCHBOARD_COMPILED=true; `dist/` is built by the test run's global setup).
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-let proc: ChildProcess;
-let dataDir: string;
-let info: { gatewayUrl: string; anonKey: string; databaseUrl: string };
+const DIST = path.resolve(import.meta.dirname, '..', 'dist');
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-stack-mcp-'));
-  const port = await freePort();
-  proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SWITCHBOARD_PORT: String(port),
-      SWITCHBOARD_DATA_DIR: dataDir,
-      SWITCHBOARD_GATEWAYS: '2',
-      LOG_LEVEL: process.env.STACK_LOG_LEVEL ?? 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+describe.each<{ mode: string; env: Record<string, string> }>([
+  { mode: 'from source', env: {} },
+  { mode: 'compiled', env: { SWITCHBOARD_COMPILED: 'true' } },
+])('the embedded stack with SWITCHBOARD_GATEWAYS=2, services $mode', ({ mode, env }) => {
+  let stack: NpmStart;
+  let dataDir: string;
+  let info: NpmStart['info'];
+
+  beforeAll(async () => {
+    stack = await startNpmStart({ SWITCHBOARD_GATEWAYS: '2', ...env });
+    ({ dataDir, info } = stack);
+  }, 120_000);
+
+  afterAll(() => stack?.stop());
+
+  it('runs each service the way it says: tsx and TypeScript source, or plain node and dist/', async () => {
+    // Node children only (PostgreSQL is a child too).
+    const argvs = (
+      await Promise.all(
+        (
+          await childrenOf(stack.proc.pid!)
+        ).map(async (pid) => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean)),
+      )
+    ).filter((argv) => argv[0] === process.execPath);
+    expect(argvs).toHaveLength(5); // auth, two workers, two gateway replicas (cluster workers of npm start)
+    for (const argv of argvs) {
+      if (mode === 'compiled')
+        expect(argv.slice(1), argv.join(' ')).toEqual([
+          expect.stringMatching(new RegExp(`^${DIST}/(auth|worker|gateway)\\.js$`)),
+        ]);
+      else expect(argv.join(' ')).toMatch(/--import \S*tsx\S* \S+\/src\/main\.ts$/);
+    }
+    // The consent page's script is a file beside its module: a bundle still finds it.
+    const consent = await fetch(`${info.gatewayUrl}/oauth/consent.js`);
+    expect(await consent.text()).toBe(
+      await readFile(
+        path.resolve(import.meta.dirname, '../services/gateway/src/consent/consent-page.js'),
+        'utf8',
+      ),
+    );
   });
-  const text = await waitFor(() => readFile(path.join(dataDir, 'stack.json'), 'utf8').catch(() => ''), {
-    timeoutMillis: 40_000,
-    what: 'stack.json',
-  });
-  info = JSON.parse(text);
-  await waitFor(async () => (await fetch(`${info.gatewayUrl}/readyz`).catch(() => null))?.ok, {
-    timeoutMillis: 20_000,
-    what: 'readyz',
-  });
-}, 60_000);
 
-afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-  }
-  await rm(dataDir, { recursive: true, force: true });
-});
-
-describe('the embedded stack with SWITCHBOARD_GATEWAYS=2', () => {
   it('passes the MCP conformance suite against /mcp/<slug>', async () => {
     const owner = new pg.Client({ connectionString: info.databaseUrl });
     await owner.connect();
@@ -81,7 +93,9 @@ describe('the embedded stack with SWITCHBOARD_GATEWAYS=2', () => {
       const { code, output, checks } = await runConformanceSuite(`${proxy.url}/mcp/conformance`);
       const failed = checks.filter((c) => c.status === 'FAILURE');
       const passed = checks.filter((c) => c.status === 'SUCCESS').length;
-      console.log(`conformance (npm start, 2 gateway processes): ${passed} passed, ${failed.length} failed`);
+      console.log(
+        `conformance (npm start, 2 gateway processes, ${mode}): ${passed} passed, ${failed.length} failed`,
+      );
       expect(
         failed.map((c) => `${c.id}: ${c.errorMessage}`),
         output.slice(-3000),

@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
-    globalSetup: ['packages/testing/src/global-setup.ts'],
+    globalSetup: ['packages/testing/src/global-setup.ts', 'scripts/build-global-setup.ts'],
     include: [
       '{packages,services}/*/src/**/*.test.ts',
       'supabase/tests/**/*.test.ts',

@@ -5,6 +5,7 @@ export * from './credential-proxy.ts';
 export * from './database.ts';
 export * from './elasticsearch-standin.ts';
 export * from './https-server.ts';
+export * from './npm-start.ts';
 export * from './pgbouncer.ts';
 export * from './processes.ts';
 export * from './users.ts';
