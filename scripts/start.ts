@@ -2,7 +2,7 @@
  * `npm start`: the embedded stack on this machine, no Docker. Prints the URLs when the gateway is ready
  * and writes them to `<data dir>/stack.json`. Ctrl-C or SIGTERM stops every process it started.
  */
-import { loadConfigOrExit } from '@switchboard/config';
+import { ConfigError, loadConfigOrExit } from '@switchboard/config';
 import { createLogger } from '@switchboard/observability';
 import { loadStackEnv, startStack } from '@switchboard/stack';
 
@@ -11,6 +11,11 @@ const logger = createLogger({ service: 'switchboard', level: env.LOG_LEVEL });
 
 let stopping = false;
 const stack = await startStack(env, logger).catch((err: unknown) => {
+  // A configuration that cannot work (compiled services not built) is told like a bad variable.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
   logger.fatal({ err }, 'the stack failed to start');
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@switchboard/config';
 import {
   type EmbeddedCluster,
   loadOrCreateServiceLogins,
@@ -65,7 +66,12 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
   if (env.SWITCHBOARD_COMPILED) {
     const missing = (['auth', 'worker', 'gateway'] as const).filter((s) => !existsSync(entry(s)));
     if (missing.length)
-      throw new Error(`SWITCHBOARD_COMPILED: no ${missing.join(', ')} in dist/; run npm run build first`);
+      throw new ConfigError('switchboard', [
+        {
+          variable: 'SWITCHBOARD_COMPILED',
+          problem: `dist/ has no ${missing.join(', ')}; run npm run build first`,
+        },
+      ]);
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // stack.json describes a running stack: a previous run's must not be mistaken for this one's.
