@@ -4,6 +4,7 @@ export * from './bootstrap.ts';
 export * from './change-listener.ts';
 export * from './embedded.ts';
 export * from './migrations.ts';
+export * from './notified-cache.ts';
 export * from './paths.ts';
 export * from './pool.ts';
 export * from './security-lint.ts';

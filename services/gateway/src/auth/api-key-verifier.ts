@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChangeListener, Pool } from '@switchboard/db';
+import { type ChangeListener, NotifiedCache, type Pool } from '@switchboard/db';
 import { LRUCache } from 'lru-cache';
 import { fromSqlError } from '../api/sql-errors.ts';
 import { AuthFailure, operatorRole, type Principal } from './principal.ts';
@@ -17,12 +17,6 @@ interface KeyRow {
   banned: boolean;
 }
 
-interface CacheEntry {
-  row: KeyRow | null;
-  fetchedAt: number;
-  expired?: boolean;
-}
-
 export interface ApiKeyVerifierOptions {
   /** How long an entry is trusted while change notifications flow (a revocation evicts it at once). */
   ttlMillis?: number;
@@ -38,32 +32,33 @@ export interface ApiKeyVerifierOptions {
  * expire after 5 s. Last use is written in batches.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new LRUCache<string, CacheEntry>({ max: 50_000 });
+  private readonly cache: NotifiedCache<KeyRow | null>;
+  /** Key id → the hash it is cached under: notifications name the id. */
   private readonly hashById = new LRUCache<string, string>({ max: 50_000 });
   /** Key id → when it was last used, not yet written. */
   private readonly used = new Map<string, string>();
   private readonly timer: NodeJS.Timeout;
-  private readonly ttl: number;
-  private readonly fallbackTtl: number;
   private readonly now: () => number;
 
   constructor(
     private readonly pool: Pool,
-    private readonly listener: ChangeListener | undefined,
+    listener: ChangeListener | undefined,
     opts: ApiKeyVerifierOptions = {},
   ) {
-    this.ttl = opts.ttlMillis ?? 60_000;
-    this.fallbackTtl = opts.fallbackTtlMillis ?? 5000;
     this.now = opts.now ?? Date.now;
-    listener?.on('change', (e) => {
-      if (e.table !== 'api_keys' || !e.id) return;
-      const hash = this.hashById.get(e.id);
-      if (hash) this.cache.delete(hash);
-    });
-    // Notifications may have been missed: re-check every key before trusting it again, but keep the
-    // entries to serve if Postgres is what went away.
-    listener?.on('reset', () => {
-      for (const entry of this.cache.values()) entry.expired = true;
+    this.cache = new NotifiedCache({
+      listener,
+      invalidates: (e) => {
+        const hash = e.table === 'api_keys' && e.id ? this.hashById.get(e.id) : undefined;
+        return hash ? [hash] : undefined;
+      },
+      ttlMillis: opts.ttlMillis ?? 60_000,
+      fallbackTtlMillis: opts.fallbackTtlMillis ?? 5000,
+      // Postgres unreachable: a key checked recently keeps working for a while (nobody can revoke it
+      // meanwhile: revocation goes through Postgres too); an unknown key fails fast.
+      staleMillis: 15 * 60_000,
+      max: 50_000,
+      now: this.now,
     });
     this.timer = setInterval(() => void this.touch(), opts.touchIntervalMillis ?? 30_000);
     this.timer.unref();
@@ -108,23 +103,18 @@ export class ApiKeyVerifier {
     await this.touch();
   }
 
-  private async lookup(hash: string): Promise<KeyRow | null> {
-    const cached = this.cache.get(hash);
-    const ttl = this.listener?.healthy ? this.ttl : this.fallbackTtl;
-    if (cached && !cached.expired && this.now() - cached.fetchedAt < ttl) return cached.row;
-    let rows: KeyRow[];
-    try {
-      ({ rows } = await this.pool.query<KeyRow>('select * from switchboard.verify_api_key($1)', [hash]));
-    } catch (err) {
-      // Postgres unreachable: a key we checked recently keeps working for a while (nobody can revoke
-      // it meanwhile: revocation goes through Postgres too); an unknown key fails fast.
-      if (cached && this.now() - cached.fetchedAt < 15 * 60_000) return cached.row;
-      throw fromSqlError(err);
-    }
-    const row = rows[0] ?? null;
-    this.cache.set(hash, { row, fetchedAt: this.now() });
-    if (row) this.hashById.set(row.id, hash);
-    return row;
+  private lookup(hash: string): Promise<KeyRow | null> {
+    return this.cache.get(hash, async () => {
+      let rows: KeyRow[];
+      try {
+        ({ rows } = await this.pool.query<KeyRow>('select * from switchboard.verify_api_key($1)', [hash]));
+      } catch (err) {
+        throw fromSqlError(err);
+      }
+      const row = rows[0] ?? null;
+      if (row) this.hashById.set(row.id, hash);
+      return row;
+    });
   }
 
   private async touch(): Promise<void> {
