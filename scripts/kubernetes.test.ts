@@ -9,6 +9,7 @@ import {
   podTemplateOf,
   resolveKustomization,
 } from './lib/kustomize.ts';
+import { fieldErrors } from './lib/manifest-types.ts';
 
 // deploy/kubernetes, checked without a cluster (none runs here): each overlay resolved, every object
 // validated against the Kubernetes API schemas (kubernetes-models, generated from the official OpenAPI
@@ -78,6 +79,12 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
     for (const kind of ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service'])
       for (const name of ['switchboard-gateway', 'switchboard-worker'])
         expect(find(kind, name), `${kind}/${name}`).toBeDefined();
+  });
+
+  it('names no field the API does not know (a misspelt field would be dropped by the cluster)', () => {
+    // The schema validation above lets unknown properties through; TypeScript's excess-property check
+    // against the same models' interfaces does not.
+    expect(fieldErrors(objects, MODELS, ROOT)).toEqual([]);
   });
 
   it('selectors match pod labels, Services target declared ports, HPAs and PDBs their workloads', () => {
