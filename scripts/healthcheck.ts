@@ -1,6 +1,7 @@
 /**
  * The image's HEALTHCHECK: asks the service in this container whether it is alive. Which service runs
- * is read from PID 1's command line (`node dist/<service>.js`), so one image needs one check.
+ * is read from PID 1's command line (`node dist/<service>.js`; another pid may be given as the
+ * argument), so one image needs one check. Its port comes from the same environment the service has.
  * Exits 0 when healthy, 1 otherwise.
  */
 
@@ -13,7 +14,7 @@ const PROBES: Record<string, { port: () => string | undefined; path: string }> =
   auth: { port: () => process.env.PORT, path: '/health' },
 };
 
-const argv = readFileSync('/proc/1/cmdline', 'utf8').split('\0');
+const argv = readFileSync(`/proc/${process.argv[2] ?? '1'}/cmdline`, 'utf8').split('\0');
 const service = argv.map((a) => /dist\/(\w+)\.js$/.exec(a)?.[1]).find((s) => s && s in PROBES);
 const probe = service ? PROBES[service] : undefined;
 const port = probe?.port();

@@ -1,10 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTestDatabase } from '@switchboard/testing';
+import { freePort } from '@switchboard/runtime';
+import { createTestDatabase, waitFor } from '@switchboard/testing';
 import type { Metafile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DIST, ENTRIES, externalPackages } from './build.ts';
@@ -84,6 +85,45 @@ describe('the production build', () => {
       // The template is migrated already: the bundle found supabase/migrations and had nothing to do.
       expect(stdout).toContain('migrations applied: none (up to date)');
     } finally {
+      await db.drop();
+    }
+  });
+
+  it("the image's health check probes the service its container runs, and fails when it stops answering", async () => {
+    const db = await createTestDatabase();
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.urlAs(db.logins.gateway),
+      SWITCHBOARD_INTERNAL_SECRET: 'x'.repeat(32),
+      SWITCHBOARD_PORT: String(port),
+      LOG_LEVEL: 'silent',
+    };
+    const gateway = spawn(process.execPath, [path.join(DIST, 'gateway.js')], { env, stdio: 'ignore' });
+    const check = (pid: number) =>
+      spawnSync(process.execPath, [path.join(DIST, 'healthcheck.js'), String(pid)], { env }).status;
+    try {
+      await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        {
+          what: 'the compiled gateway',
+        },
+      );
+      expect(check(gateway.pid!)).toBe(0);
+      // A process that is no Switchboard service (this test runner): nothing to probe.
+      expect(check(process.pid)).toBe(0);
+      const exited = new Promise((r) => gateway.once('exit', r));
+      // SIGSTOP: the process is there but does not answer, as with a hung service.
+      gateway.kill('SIGSTOP');
+      expect(check(gateway.pid!)).toBe(1);
+      gateway.kill('SIGKILL');
+      await exited;
+    } finally {
+      if (gateway.exitCode === null && gateway.signalCode === null) gateway.kill('SIGKILL');
       await db.drop();
     }
   });
