@@ -92,6 +92,9 @@ describe('npm start', { timeout: 240_000 }, () => {
       await waitFor(async () => (await readyz(s.port)) === 200, {
         timeoutMillis: 120_000,
         what: `stack on ${s.port}`,
+      }).catch((err: Error) => {
+        // What the stack said is the only clue to why it never became ready.
+        throw new Error(`${err.message}\n--- its output:\n${s.output().slice(-4000)}`);
       });
     }
     // How fast is the benches' business; here, that it gets there.
