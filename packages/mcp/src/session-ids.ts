@@ -1,4 +1,50 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * What a session (and every request in it) is for: one installation (`/mcp/<slug>`), or the merged view
+ * of a selection of the user's installations (`/mcp`; the selector names the tags and key scope).
+ */
+export type SessionScope =
+  | { kind: 'installation'; userId: string; installationId: string }
+  | { kind: 'aggregate'; userId: string; selector: string };
+
+/** The key rendezvous hashing routes on: every replica sends a scope's requests to the same worker. */
+export function routingKey(scope: SessionScope): string {
+  return scope.kind === 'installation'
+    ? `${scope.userId}|${scope.installationId}`
+    : `${scope.userId}|aggregate|${scope.selector}`;
+}
+
+/** How a restore record names the endpoint: a session is only ever honoured for the scope it began in. */
+export function scopeName(scope: SessionScope): string {
+  return scope.kind === 'installation'
+    ? `installation:${scope.installationId}`
+    : `aggregate:${scope.selector}`;
+}
+
+/**
+ * The session ids clients see: `<worker tag>.<worker session id>`. The tag (a hash of the worker's
+ * URL: no internal address leaves the gateway) lets any replica send a session's requests to the
+ * worker that holds it without shared state; it needs no signature, because the worker itself only
+ * honours a session id for the user and scope that created it. The worker's part carries the restore
+ * record (`SessionIds`), so a session outlives its worker.
+ */
+export const clientSessionIds = {
+  /** Worker session ids carry their restore record (a few hundred characters). */
+  maxLength: 2048,
+  workerTag(workerUrl: string): string {
+    return createHash('sha256').update(workerUrl).digest('base64url').slice(0, 12);
+  },
+  format(tag: string, workerSessionId: string): string {
+    return `${tag}.${workerSessionId}`;
+  },
+  parse(sessionId: string): { tag: string; workerSessionId: string } | undefined {
+    const dot = sessionId.indexOf('.');
+    if (dot <= 0 || dot === sessionId.length - 1 || sessionId.length > clientSessionIds.maxLength)
+      return undefined;
+    return { tag: sessionId.slice(0, dot), workerSessionId: sessionId.slice(dot + 1) };
+  },
+};
 
 /** The initialize parameters a restored session is started with again. */
 export interface SessionInit {

@@ -1,4 +1,4 @@
-import { InternalTokens, reachOf, splitName, type TargetInstallation } from '@switchboard/mcp';
+import { InternalTokens, reachOf, routingKey, splitName, type TargetInstallation } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
 import { bodyLimitOf, DomainError, toHttpError } from '@switchboard/runtime';
 import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
@@ -10,14 +10,7 @@ import { mcpProtectedResource } from '../auth/protected-resource.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
-import { restoreSession } from './session-restore.ts';
-import {
-  forwardToWorker,
-  parseSessionId,
-  SessionMissing,
-  WorkerUnreachable,
-  workerTag,
-} from './worker-proxy.ts';
+import { exchangeWithWorker, SessionNotFound } from './worker-exchange.ts';
 
 const MAX_BATCH = 32;
 
@@ -89,70 +82,13 @@ export function mcpRouter(deps: GatewayDeps): Router {
       requestId,
       ...(principal.apiKey ? { apiKeyId: principal.apiKey.id } : {}),
     });
-    const exchange = { req, res, token, body, requestId, logger: deps.logger, requestIds };
-    const sessionHeader = req.get('mcp-session-id');
-    if (sessionHeader) {
-      const parsed = parseSessionId(sessionHeader);
-      if (!parsed) return void sessionNotFound(res);
-      // A session lives on the worker named in its id. If that worker is gone, or restarted and no longer
-      // holds it, the session is started again under the same id on the worker that routing picks now
-      // (the same on every replica), and the request goes on there: clients see no difference.
-      const home = deps.workers.healthy().find((w) => workerTag(w.url) === parsed.tag)?.url;
-      const candidates = [
-        ...new Set([...(home ? [home] : []), ...deps.workers.rankedWithFallback(target.key)]),
-      ];
-      const canRestore = req.method === 'POST' || req.method === 'GET';
-      for (const worker of candidates) {
-        const forward = () =>
-          forwardToWorker({
-            ...exchange,
-            workerUrl: worker,
-            session: { workerSessionId: parsed.workerSessionId, tag: parsed.tag },
-            restorable: canRestore,
-          });
-        try {
-          try {
-            await forward();
-          } catch (err) {
-            if (!(err instanceof SessionMissing)) throw err;
-            const restored = await restoreSession({
-              workerUrl: worker,
-              token,
-              workerSessionId: parsed.workerSessionId,
-              requestId,
-            }).catch((err: Error) => {
-              // Unreachable now: the next worker in line is tried.
-              throw new WorkerUnreachable(err.message);
-            });
-            if (restored !== 'restored') {
-              deps.logger.warn({ requestId, worker, outcome: restored }, 'session could not be restored');
-              return void sessionNotFound(res);
-            }
-            deps.logger.info({ requestId }, 'session restored');
-            await forward();
-          }
-          return;
-        } catch (err) {
-          if (err instanceof SessionMissing) {
-            deps.logger.warn({ requestId, worker }, 'restored session missing at once');
-            return void sessionNotFound(res);
-          }
-          if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
-          deps.workers.markDown(worker);
-        }
-      }
-      throw new DomainError('unavailable', 'No worker is available; retry shortly', { 'Retry-After': '1' });
-    }
-    for (const worker of deps.workers.ranked(target.key)) {
-      try {
-        await forwardToWorker({ ...exchange, workerUrl: worker, session: { tag: workerTag(worker) } });
-        return;
-      } catch (err) {
-        if (!(err instanceof WorkerUnreachable) || res.headersSent) throw err;
-        deps.workers.markDown(worker);
-      }
-    }
-    throw new DomainError('unavailable', 'No worker is available; retry shortly', { 'Retry-After': '1' });
+    await exchangeWithWorker({
+      workers: deps.workers,
+      logger: deps.logger,
+      exchange: { req, res, token, body, requestId, logger: deps.logger, requestIds },
+      key: target.key,
+      sessionId: req.get('mcp-session-id'),
+    });
   };
 
   router.all('/mcp', async (req, res) => {
@@ -179,7 +115,7 @@ export function mcpRouter(deps: GatewayDeps): Router {
       mode: 'aggregate',
       installations,
       selector,
-      key: `${principal.userId}|aggregate|${selector}`,
+      key: routingKey({ kind: 'aggregate', userId: principal.userId, selector }),
       toolServers: (names) =>
         countBy(names.map((n) => entries.find((e) => e.slug === splitName(n)?.slug)?.server ?? 'unknown')),
     });
@@ -198,17 +134,13 @@ export function mcpRouter(deps: GatewayDeps): Router {
     await route(req, res, {
       mode: 'installation',
       installations: [{ id: installation.id, slug: installation.slug }],
-      key: installationKey(principal, installation.id),
+      key: routingKey({ kind: 'installation', userId: principal.userId, installationId: installation.id }),
       toolServers: (names) => countBy(names.map(() => installation.server)),
     });
   });
 
   router.use('/mcp', jsonRpcErrors());
   return router;
-}
-
-export function installationKey(principal: Pick<Principal, 'userId'>, installationId: string): string {
-  return `${principal.userId}|${installationId}`;
 }
 
 /** A POST must carry a JSON-RPC message (or a small batch); the worker gets the same bytes. */
@@ -257,10 +189,6 @@ function validBody(req: Request): {
   return { body: raw, requestIds, toolCalls };
 }
 
-function sessionNotFound(res: Response): void {
-  res.status(404).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
-}
-
 class JsonRpcError extends Error {
   constructor(
     readonly status: number,
@@ -275,6 +203,11 @@ class JsonRpcError extends Error {
 function jsonRpcErrors(): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return void res.destroy();
+    if (err instanceof SessionNotFound) {
+      return void res
+        .status(404)
+        .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+    }
     if (err instanceof JsonRpcError) {
       return void res
         .status(err.status)

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Agent, type IncomingMessage, request } from 'node:http';
-import { INTERNAL_TOKEN_HEADER, SESSION_MISSING_HEADER } from '@switchboard/mcp';
+import { clientSessionIds, INTERNAL_TOKEN_HEADER, SESSION_MISSING_HEADER } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -63,7 +62,7 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
       }
       const workerSession = up.headers['mcp-session-id'];
       if (typeof workerSession === 'string')
-        res.setHeader('mcp-session-id', sessionIdFor(session.tag, workerSession));
+        res.setHeader('mcp-session-id', clientSessionIds.format(session.tag, workerSession));
       const sse = String(up.headers['content-type'] ?? '').includes('text/event-stream');
       if (sse) {
         res.setHeader('X-Accel-Buffering', 'no');
@@ -113,28 +112,4 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
     });
     upstream.end(body);
   });
-}
-
-/**
- * Session ids given to clients carry the worker that holds the session: `<worker tag>.<worker's id>`.
- * Any gateway replica can then send every request of a session to the same worker without sharing
- * state, and without relying on replicas agreeing about worker health. The tag is a hash of the
- * worker's URL (no internal address leaves the gateway); it needs no signature, because the worker
- * itself only honours a session id for the user and endpoint that created it.
- */
-/** Worker session ids carry their restore record (a few hundred characters). */
-const MAX_SESSION_ID = 2048;
-
-export function workerTag(workerUrl: string): string {
-  return createHash('sha256').update(workerUrl).digest('base64url').slice(0, 12);
-}
-
-export function sessionIdFor(tag: string, workerSessionId: string): string {
-  return `${tag}.${workerSessionId}`;
-}
-
-export function parseSessionId(sessionId: string): { tag: string; workerSessionId: string } | undefined {
-  const dot = sessionId.indexOf('.');
-  if (dot <= 0 || dot === sessionId.length - 1 || sessionId.length > MAX_SESSION_ID) return undefined;
-  return { tag: sessionId.slice(0, dot), workerSessionId: sessionId.slice(dot + 1) };
 }

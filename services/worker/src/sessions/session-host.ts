@@ -6,6 +6,7 @@ import {
   SESSION_MISSING_HEADER,
   type SessionIds,
   type SessionInit,
+  scopeName,
   type TargetInstallation,
 } from '@switchboard/mcp';
 import { FairQueue, QueueFull } from '@switchboard/runtime';
@@ -80,10 +81,11 @@ export class SessionHost {
   }
 
   async handle(req: Request, res: Response, claims: InternalClaims): Promise<void> {
-    const scope =
+    const scope = scopeName(
       claims.mode === 'aggregate'
-        ? `aggregate:${claims.selector ?? ''}`
-        : `installation:${claims.installations[0]?.id}`;
+        ? { kind: 'aggregate', userId: claims.sub, selector: claims.selector ?? '' }
+        : { kind: 'installation', userId: claims.sub, installationId: claims.installations[0]?.id ?? '' },
+    );
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
       const hosted = this.sessions.get(sessionId);
