@@ -12,7 +12,7 @@
  *   npm run build            # writes dist/{gateway,worker,auth,migrate,healthcheck}.js and dist/meta.json
  */
 
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -49,7 +49,6 @@ const sourceImportMetaUrl: Plugin = {
   name: 'source-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const { readFile } = await import('node:fs/promises');
       const source = await readFile(args.path, 'utf8');
       if (!source.includes('import.meta.url')) return undefined;
       const relative = path.relative(DIST, args.path).split(path.sep).join('/');
@@ -68,7 +67,7 @@ export async function buildServices(): Promise<Metafile> {
   await rm(DIST, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, entry]) => [name, entry])),
+    entryPoints: ENTRIES,
     outdir: DIST,
     bundle: true,
     platform: 'node',
@@ -79,7 +78,6 @@ export async function buildServices(): Promise<Metafile> {
     logLevel: 'warning',
     plugins: [externalThirdParty, sourceImportMetaUrl],
   });
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(path.join(DIST, 'meta.json'), JSON.stringify(result.metafile));
   return result.metafile;
 }

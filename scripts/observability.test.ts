@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@switchboard/runtime';
-import { waitFor } from '@switchboard/testing';
+import { type NpmStart, startNpmStart, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // A real Prometheus (Debian's package; .ci/run installs it) scrapes a real `npm start` stack while it
@@ -11,36 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DASHBOARDS = path.join(ROOT, 'dashboards');
-let stack: ChildProcess;
+let stack: NpmStart;
 let prometheus: ChildProcess;
 let dir: string;
-let info: { gatewayUrl: string; anonKey: string; workers: string[]; authUrl: string };
+let info: NpmStart['info'];
 let promUrl: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'switchboard-observability-'));
-  const port = await freePort();
-  stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SWITCHBOARD_PORT: String(port),
-      SWITCHBOARD_DATA_DIR: path.join(dir, 'data'),
-      LOG_LEVEL: 'warn',
-      AUDIT_LOG_LEVEL: 'silent',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  info = JSON.parse(
-    await waitFor(() => readFile(path.join(dir, 'data', 'stack.json'), 'utf8').catch(() => ''), {
-      timeoutMillis: 40_000,
-      what: 'stack.json',
-    }),
-  );
-  await waitFor(async () => (await fetch(`${info.gatewayUrl}/readyz`).catch(() => null))?.ok, {
-    timeoutMillis: 20_000,
-    what: 'readyz',
-  });
+  stack = await startNpmStart({ AUDIT_LOG_LEVEL: 'silent' });
+  info = stack.info;
 
   const hostPort = (url: string) => new URL(url).host;
   await copyFile(path.join(DASHBOARDS, 'prometheus', 'alerts.yml'), path.join(dir, 'alerts.yml'));
@@ -77,12 +57,11 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const p of [prometheus, stack]) {
-    if (p && p.exitCode === null) {
-      p.kill('SIGTERM');
-      await new Promise((r) => p.once('exit', r));
-    }
+  if (prometheus && prometheus.exitCode === null) {
+    prometheus.kill('SIGTERM');
+    await new Promise((r) => prometheus.once('exit', r));
   }
+  await stack?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
