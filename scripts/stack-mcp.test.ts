@@ -54,14 +54,15 @@ describe.each<{ mode: string; env: Record<string, string> }>([
         ]);
       else expect(argv.join(' ')).toMatch(/--import \S*tsx\S* \S+\/src\/main\.ts$/);
     }
-    // The consent page's script is a file beside its module: a bundle still finds it.
-    const consent = await fetch(`${info.gatewayUrl}/oauth/consent.js`);
-    expect(await consent.text()).toBe(
-      await readFile(
-        path.resolve(import.meta.dirname, '../services/gateway/src/consent/consent-page.js'),
-        'utf8',
-      ),
-    );
+    // The web console is read from beside the gateway's module: a bundle still finds and serves it.
+    const page = await fetch(`${info.gatewayUrl}/catalog`, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    expect(html).toContain('<div id="root"></div>');
+    expect(html).toContain('name="switchboard-config"');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${info.gatewayUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
   });
 
   it('passes the MCP conformance suite against /mcp/<slug>', async () => {

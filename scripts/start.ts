@@ -3,11 +3,16 @@
  * and writes them to `<data dir>/stack.json`. Ctrl-C or SIGTERM stops every process it started.
  */
 import { ConfigError, loadConfigOrExit } from '@switchboard/config';
+import { ensureConsoleBuilt } from '@switchboard/console/build';
 import { createLogger } from '@switchboard/observability';
 import { loadStackEnv, startStack } from '@switchboard/stack';
 
 const env = loadConfigOrExit(() => loadStackEnv(process.env));
 const logger = createLogger({ service: 'switchboard', level: env.LOG_LEVEL });
+
+// The web console is built here when its sources changed (a fresh clone: about 3 s), so `npm start` is
+// the only step a person takes.
+if (await ensureConsoleBuilt()) logger.info('built the web console (services/console/dist)');
 
 let stopping = false;
 const stack = await startStack(env, logger).catch((err: unknown) => {
@@ -55,8 +60,9 @@ process.stdout.write(
     `  Workers:                   ${workers.join(', ')}`,
     `  Details:                   ${env.SWITCHBOARD_DATA_DIR}/stack.json`,
     '',
-    'Next: sign up, connect a server and call a tool. The README\'s "Try it" section has the commands;',
-    `open ${gatewayUrl}/ for the same steps. Make yourself an operator: npm run operator -- grant <email>`,
+    `Next: open ${gatewayUrl}/ in a browser to sign up, connect a server and try its tools.`,
+    'The README\'s "Try it" section has the same steps with curl. Make yourself an operator:',
+    'npm run operator -- grant <email>',
     '',
     '',
   ].join('\n'),

@@ -9,7 +9,7 @@ export function installRoots(lock: { packages: Record<string, unknown> }): strin
 
 /** Files the bundles read at run time beside their source modules; the image copies each. */
 export const RUNTIME_FILES = [
-  'services/gateway/src/consent/consent-page.js',
+  'services/console/dist',
   'services/worker/src/backends/orphan-guard.cjs',
   'supabase/migrations',
   'supabase/seed.sql',

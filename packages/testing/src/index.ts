@@ -1,4 +1,5 @@
 export * from './auth-challenges.ts';
+export * from './browser.ts';
 export * from './cluster.ts';
 export * from './conformance.ts';
 export * from './credential-proxy.ts';

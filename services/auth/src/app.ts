@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createHttpApp, guardedFetch } from '@switchboard/runtime';
 import express, { type Express } from 'express';
 import type { AuthDeps } from './deps.ts';
@@ -8,6 +9,8 @@ import { Grants } from './oauth/grants.ts';
 import { oauthRouter } from './oauth/routes.ts';
 import { TokenEndpoint } from './oauth/tokens.ts';
 import { SignInRateLimiter } from './rate-limit.ts';
+import { Outbox } from './recovery/outbox.ts';
+import { PasswordRecovery } from './recovery/password-recovery.ts';
 import { authRouter } from './routes.ts';
 import { AccessTokens } from './sessions/access-tokens.ts';
 import { AuthService } from './sessions/auth-service.ts';
@@ -58,7 +61,15 @@ export function createApp(deps: AuthDeps): Express {
     }),
   );
   app.use(express.json({ limit: '64kb' }));
-  app.use(authRouter({ service, keys: deps.keys, limiter, anonKey: env.SWITCHBOARD_ANON_KEY }));
+  const recovery = new PasswordRecovery({
+    pool: deps.pool,
+    service,
+    outbox: new Outbox(path.join(env.SWITCHBOARD_DATA_DIR, 'mail')),
+    logger: deps.logger,
+    issuer,
+    siteUrl: env.SWITCHBOARD_PUBLIC_URL,
+  });
+  app.use(authRouter({ service, keys: deps.keys, limiter, recovery, anonKey: env.SWITCHBOARD_ANON_KEY }));
   app.use((_req, _res, next) => next(authErrors.notFound()));
   app.use(gotrueErrorHandler());
   return app;

@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { authErrors } from './gotrue/errors.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
 import type { SignInRateLimiter } from './rate-limit.ts';
+import type { PasswordRecovery } from './recovery/password-recovery.ts';
 import type { AuthService, LogoutScope } from './sessions/auth-service.ts';
 
 export interface AuthRouterDeps {
   service: AuthService;
   keys: SigningKeys;
   limiter: SignInRateLimiter;
+  recovery: PasswordRecovery;
   anonKey?: string | undefined;
 }
 
@@ -17,6 +19,7 @@ const metadata = z.record(z.string(), z.unknown()).optional();
 const signupBody = z.object({ email: z.unknown(), password: z.unknown(), data: metadata }).loose();
 const passwordGrantBody = z.object({ email: z.unknown(), password: z.unknown() }).loose();
 const refreshGrantBody = z.object({ refresh_token: z.unknown() }).loose();
+const recoverBody = z.object({ email: z.string().min(3).max(320) }).loose();
 const updateUserBody = z
   .object({ password: z.string().optional(), data: metadata, email: z.unknown().optional() })
   .loose();
@@ -47,7 +50,44 @@ export function authRouter(deps: AuthRouterDeps): Router {
     });
   });
 
+  // The link in a recovery email: a browser navigation, so no apikey. GoTrue's answer either way is a
+  // redirect to the app, with the session (or the error) in the fragment, never in the query string.
+  router.get('/verify', async (req, res) => {
+    const redirect = deps.recovery.redirectFor(req.query.redirect_to);
+    const token = req.query.token;
+    const session =
+      req.query.type === 'recovery' && typeof token === 'string' && token.length <= 200
+        ? await deps.recovery.verify(token, meta(req))
+        : undefined;
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!session) {
+      const error = new URLSearchParams({
+        error: 'access_denied',
+        error_code: 'otp_expired',
+        error_description: 'Email link is invalid or has expired',
+      });
+      return void res.redirect(303, `${redirect}#${error}`);
+    }
+    const fragment = new URLSearchParams({
+      access_token: session.access_token,
+      expires_at: String(session.expires_at),
+      expires_in: String(session.expires_in),
+      refresh_token: session.refresh_token,
+      token_type: 'bearer',
+      type: 'recovery',
+    });
+    res.redirect(303, `${redirect}#${fragment}`);
+  });
+
   router.use(requireApiKey(deps.anonKey));
+
+  router.post('/recover', async (req, res) => {
+    const body = parse(recoverBody, req.body);
+    await limiter.attempt(req.ip, body.email);
+    await deps.recovery.request(body.email, req.query.redirect_to);
+    res.json({});
+  });
 
   router.post('/signup', async (req, res) => {
     const body = parse(signupBody, req.body);

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { apiRouter } from './api/router.ts';
 import { protectedResourceRouter } from './auth/protected-resource.ts';
 import { authProxy } from './auth-proxy/routes.ts';
-import { consentRouter } from './consent/routes.ts';
+import { consoleRouter } from './console/routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { healthRouter } from './health/routes.ts';
 import { homeRouter } from './home/routes.ts';
@@ -13,8 +13,13 @@ import { mcpRouter } from './mcp/routes.ts';
 export function createApp(deps: GatewayDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
   app.use(healthRouter(deps));
+  const webConsole = consoleRouter({
+    publicUrl: deps.env.SWITCHBOARD_PUBLIC_URL,
+    supabaseUrl: deps.env.SUPABASE_URL,
+    anonKey: deps.env.SUPABASE_ANON_KEY,
+  });
+  if (webConsole) app.use(webConsole);
   app.use(homeRouter(deps.env.SWITCHBOARD_PUBLIC_URL, `${deps.env.SUPABASE_URL}/auth/v1`));
-  app.use(consentRouter(deps.env.SUPABASE_URL, deps.env.SUPABASE_ANON_KEY));
   app.use(protectedResourceRouter(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SUPABASE_URL));
   if (deps.env.SWITCHBOARD_AUTH_URL) {
     const auth = authProxy(deps.env.SWITCHBOARD_AUTH_URL, deps.logger);

@@ -230,6 +230,17 @@ export class AuthService {
     return { user, sessionId: claims.session_id };
   }
 
+  /** A new session for a user who proved who they are some other way (a recovery link). */
+  async startSessionFor(userId: string, meta: ClientMeta): Promise<SessionJson> {
+    return this.tx(async (c) => {
+      const { rows } = await c.query<UserRow>(
+        `update auth.users set last_sign_in_at = now(), updated_at = now() where id = $1 returning ${USER_COLUMNS}`,
+        [userId],
+      );
+      return this.startSession(c, rows[0]!, meta);
+    });
+  }
+
   private async startSession(c: PoolClient, user: UserRow, meta: ClientMeta): Promise<SessionJson> {
     const sessionId = randomUUID();
     const { rows } = await c.query<{ created_at: Date }>(

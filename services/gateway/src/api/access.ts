@@ -22,6 +22,5 @@ export function assertSession(principal: Principal): void {
 }
 
 export function assertOperator(principal: Principal): void {
-  if (principal.role !== 'operator')
-    throw new DomainError('forbidden', 'Only operators can change the catalog');
+  if (principal.role !== 'operator') throw new DomainError('forbidden', 'Only operators can do this');
 }

@@ -8,6 +8,8 @@ import { catalogRouter } from '../catalog/routes.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { installationsRouter } from '../installations/routes.ts';
 import { keysRouter } from '../keys/routes.ts';
+import { operatorsRouter } from '../operators/routes.ts';
+import { usageRouter } from '../usage/routes.ts';
 import { ApiSpec } from './openapi.ts';
 import { me } from './schemas.ts';
 
@@ -53,5 +55,7 @@ export function apiRouter(deps: GatewayDeps): Router {
   router.use(installationsRouter(deps, spec));
   router.use(keysRouter(deps, spec));
   router.use(auditRouter(deps, spec));
+  router.use(usageRouter(deps, spec));
+  router.use(operatorsRouter(deps, spec));
   return router;
 }

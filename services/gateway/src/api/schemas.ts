@@ -148,6 +148,12 @@ export const catalogEntry = catalogEntryInput.extend({
   tags: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
+  /** What the server was last seen offering (a live check that ran it unfiltered); null until then. */
+  tools: z
+    .array(z.object({ name: z.string(), description: z.string().optional() }))
+    .nullable()
+    .optional(),
+  tools_seen_at: z.string().nullable().optional(),
 });
 
 export const keyCreate = z.strictObject({
@@ -170,6 +176,28 @@ export const apiKey = z.object({
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.string().max(100).optional(),
+  /** An installation slug (or the catalog server's slug). */
+  server: z.string().max(64).optional(),
+  tool: z.string().max(128).optional(),
+  outcome: z.enum(['success', 'failure', 'unknown']).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const usageQuery = z.object({
+  days: z.coerce.number().int().min(1).max(92).default(30),
+});
+
+export const usageReport = z.object({
+  month: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month like 2026-12')
+    .optional(),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export const planAssignment = z.strictObject({
+  plan: z.string().regex(/^[a-z0-9-]{1,64}$/, 'is not a plan id'),
 });
 
 export const auditEvent = z.object({

@@ -34,7 +34,7 @@ export function auditRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Rou
       method: 'get',
       path: '/audit',
       access: 'user',
-      summary: 'Your audit trail, newest first',
+      summary: 'Your audit trail, newest first; filter by server, tool, outcome and time (since ≤ t < until)',
       query: auditQuery,
       response: {
         status: 200,
@@ -50,9 +50,23 @@ export function auditRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Rou
           `select id, to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as occurred_at, action, outcome, actor_id, target_type, target_id, server_slug, installation_slug, tool,
                 duration_ms, request_id, api_key_id, host(client_ip) as client_ip, reason, metadata
          from public.audit_events a
-         where $1::timestamptz is null or (a.occurred_at, a.id) < ($1::timestamptz, $2::uuid)
+         where ($1::timestamptz is null or (a.occurred_at, a.id) < ($1::timestamptz, $2::uuid))
+           and ($4::text is null or a.installation_slug = $4 or a.server_slug = $4)
+           and ($5::text is null or a.tool = $5)
+           and ($6::text is null or a.outcome = $6)
+           and ($7::timestamptz is null or a.occurred_at >= $7)
+           and ($8::timestamptz is null or a.occurred_at < $8)
          order by a.occurred_at desc, a.id desc limit $3`,
-          [before?.at ?? null, before?.id ?? null, q.limit],
+          [
+            before?.at ?? null,
+            before?.id ?? null,
+            q.limit,
+            q.server ?? null,
+            q.tool ?? null,
+            q.outcome ?? null,
+            q.since ?? null,
+            q.until ?? null,
+          ],
         ),
       );
       res.json(rows.map((r) => ({ ...r, cursor: `${r.occurred_at}~${r.id}` })));

@@ -10,22 +10,29 @@ export interface CatalogEntryInput {
 }
 
 const COLUMNS = 'slug, title, description, kind, spec, config_schema, tags, created_at, updated_at';
+/** Reads add what the server was last seen offering (null until a check ran it). */
+const READ = `select s.slug, s.title, s.description, s.kind, s.spec, s.config_schema, s.tags, s.created_at, s.updated_at,
+    t.tools, t.seen_at as tools_seen_at
+  from public.servers s left join public.server_tools t on t.server_id = s.id`;
 
-const toJson = (r: Record<string, unknown>) => ({
+const toJson = ({ tools, tools_seen_at, ...r }: Record<string, unknown>) => ({
   ...r,
   created_at: new Date(r.created_at as Date).toISOString(),
   updated_at: new Date(r.updated_at as Date).toISOString(),
+  ...(tools_seen_at === undefined
+    ? {}
+    : { tools: tools ?? null, tools_seen_at: tools_seen_at ? (tools_seen_at as Date).toISOString() : null }),
 });
 
 /** The catalog, read and written as the caller: RLS lets everyone read and operators write. */
 export const catalogStore = {
   async list(c: PoolClient) {
-    const { rows } = await c.query(`select ${COLUMNS} from public.servers order by slug`);
+    const { rows } = await c.query(`${READ} order by s.slug`);
     return rows.map(toJson);
   },
 
   async get(c: PoolClient, slug: string) {
-    const { rows } = await c.query(`select ${COLUMNS} from public.servers where slug = $1`, [slug]);
+    const { rows } = await c.query(`${READ} where s.slug = $1`, [slug]);
     return rows[0] ? toJson(rows[0]) : undefined;
   },
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import { launchChromium } from '@switchboard/testing';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 import { initializeWith } from '../test-support/oauth-client.ts';
@@ -30,17 +31,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => callback.listen(0, '127.0.0.1', r));
   callbackUrl = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -79,7 +70,8 @@ describe('the consent page', () => {
     const { url, client_id, verifier } = await authorizationLink(XSS);
     const page = await browser.newPage();
     await page.goto(url.toString());
-    await expect(page.title()).resolves.toBe('Connect an app — Switchboard');
+    // Not signed in: the console asks for that first, then comes back to the request.
+    await page.waitForURL((u) => u.pathname === '/login');
     expect(await page.locator('main').count()).toBe(1);
 
     // Wrong password first: a message in words, not a blank page.
@@ -93,6 +85,7 @@ describe('the consent page', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const heading = page.getByRole('heading', { level: 1 });
     await heading.filter({ hasText: 'Connect' }).waitFor();
+    await expect(page.title()).resolves.toBe('Connect an app — Switchboard');
     // The client's name is shown as it is, never run as markup.
     expect(await heading.textContent()).toBe(`Connect ${XSS} to Switchboard?`);
     expect(await page.evaluate('window.__xss')).toBeUndefined();

@@ -25,7 +25,7 @@ const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'is not a 
 
 /** `/installations`: a user's enabled servers, their settings and their secrets (never returned). */
 export function installationsRouter(
-  deps: Pick<GatewayDeps, 'pool' | 'env' | 'workers'>,
+  deps: Pick<GatewayDeps, 'pool' | 'env' | 'workers' | 'logger'>,
   spec: ApiSpec,
 ): Router {
   const router = Router();

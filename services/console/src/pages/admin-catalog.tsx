@@ -1,0 +1,291 @@
+import { useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useTitle } from '../components/layout.tsx';
+import { initialValues, type Setting, SettingsFields } from '../components/settings-form.tsx';
+import { Empty, Loading, Problem } from '../components/ui.tsx';
+import { ApiError, api } from '../lib/api.ts';
+import type { CatalogEntry } from '../lib/types.ts';
+import { useLoad } from '../lib/use-load.ts';
+
+const KINDS = ['stdio', 'remote', 'openapi', 'graphql'];
+const EXAMPLE_SPEC: Record<string, unknown> = {
+  stdio: { package: '@modelcontextprotocol/server-everything', version: '2026.8.31', args: ['stdio'] },
+  remote: { url: 'https://mcp.example.com/mcp', headers: { Authorization: 'Bearer {{secrets.TOKEN}}' } },
+  openapi: { document_url: 'https://api.example.com/openapi.json' },
+  graphql: { endpoint: 'https://api.example.com/graphql' },
+};
+
+export function AdminCatalog() {
+  useTitle('Edit catalog');
+  const entries = useLoad(() => api<CatalogEntry[]>('/servers'), []);
+  const [error, setError] = useState<unknown>();
+  return (
+    <section>
+      <h1 tabIndex={-1}>Edit catalog</h1>
+      <p>
+        <Link to="/admin/catalog/new" className="button">
+          New entry
+        </Link>
+      </p>
+      {entries.loading && !entries.data ? <Loading /> : null}
+      <Problem error={entries.error} title="The catalog could not be loaded" />
+      <Problem error={error} title="Not deleted" />
+      {entries.data?.length === 0 ? <Empty>The catalog is empty.</Empty> : null}
+      {entries.data?.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Entry</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Tags</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.data.map((e) => (
+              <tr key={e.slug}>
+                <td>
+                  <Link to={`/admin/catalog/${encodeURIComponent(e.slug)}`}>{e.title}</Link>{' '}
+                  <code className="muted">{e.slug}</code>
+                </td>
+                <td>{e.kind}</td>
+                <td>{e.tags.join(', ')}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="danger small"
+                    aria-label={`Delete ${e.slug}`}
+                    onClick={async () => {
+                      setError(undefined);
+                      try {
+                        await api(`/servers/${encodeURIComponent(e.slug)}`, { method: 'DELETE' });
+                        entries.reload();
+                      } catch (err) {
+                        setError(err);
+                      }
+                    }}
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+/** Parses a JSON field; the message names the field when it does not parse. */
+function json(label: string, text: string): { value?: unknown; error?: string } {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (e) {
+    return { error: `${label} is not valid JSON: ${(e as Error).message}` };
+  }
+}
+
+export function AdminCatalogEntry() {
+  const { slug } = useParams();
+  const existing = useLoad(
+    () => (slug ? api<CatalogEntry>(`/servers/${encodeURIComponent(slug)}`) : Promise.resolve(undefined)),
+    [slug],
+  );
+  useTitle(slug ? `Edit ${slug}` : 'New catalog entry');
+  if (slug && existing.loading && !existing.data) return <Loading />;
+  if (slug && !existing.data)
+    return (
+      <section>
+        <h1 tabIndex={-1}>{slug}</h1>
+        <Problem error={existing.error} title="This entry could not be loaded" />
+      </section>
+    );
+  return <EntryForm key={slug ?? 'new'} entry={existing.data} />;
+}
+
+function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
+  const navigate = useNavigate();
+  const [slug, setSlug] = useState(entry?.slug ?? '');
+  const [title, setTitle] = useState(entry?.title ?? '');
+  const [description, setDescription] = useState(entry?.description ?? '');
+  const [kind, setKind] = useState(entry?.kind ?? 'stdio');
+  const [spec, setSpec] = useState(JSON.stringify(entry?.spec ?? EXAMPLE_SPEC.stdio, null, 2));
+  const [schema, setSchema] = useState(JSON.stringify(entry?.config_schema ?? [], null, 2));
+  const [tags, setTags] = useState(entry?.tags.join(', ') ?? '');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const parsedSchema = json('Settings', schema);
+  const preview = Array.isArray(parsedSchema.value) ? (parsedSchema.value as Setting[]) : undefined;
+  const [previewValues, setPreviewValues] = useState<Record<string, string | boolean>>({});
+  const field = (name: string, label: string, input: React.ReactNode, hint?: string) => (
+    <div className="field">
+      <label htmlFor={`entry-${name}`}>{label}</label>
+      {input}
+      {hint ? (
+        <p id={`entry-${name}-hint`} className="hint">
+          {hint}
+        </p>
+      ) : null}
+      {errors[name] ? (
+        <p id={`entry-${name}-error`} className="field-error">
+          {errors[name]}
+        </p>
+      ) : null}
+    </div>
+  );
+  const aria = (name: string) => ({
+    id: `entry-${name}`,
+    'aria-invalid': errors[name] ? true : undefined,
+    'aria-describedby': [`entry-${name}-hint`, errors[name] ? `entry-${name}-error` : '']
+      .filter(Boolean)
+      .join(' '),
+  });
+  return (
+    <section>
+      <p>
+        <Link to="/admin/catalog">← Edit catalog</Link>
+      </p>
+      <h1 tabIndex={-1}>{entry ? `Edit ${entry.title}` : 'New catalog entry'}</h1>
+      <form
+        className="panel"
+        noValidate
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const local: Record<string, string> = {};
+          if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug))
+            local.slug = 'Lowercase letters, digits and dashes, starting with a letter or digit.';
+          if (!title.trim()) local.title = 'Give the entry a title people recognise.';
+          const s = json('Spec', spec);
+          if (s.error) local.spec = s.error;
+          if (parsedSchema.error) local.config_schema = parsedSchema.error;
+          else if (!preview) local.config_schema = 'Settings must be a JSON array.';
+          setErrors(local);
+          setError(undefined);
+          if (Object.keys(local).length) return;
+          setBusy(true);
+          try {
+            await api(`/servers/${encodeURIComponent(slug)}`, {
+              method: 'PUT',
+              body: {
+                title: title.trim(),
+                description,
+                kind,
+                spec: s.value,
+                config_schema: preview,
+                tags: tags
+                  .split(',')
+                  .map((t) => t.trim())
+                  .filter(Boolean),
+              },
+            });
+            navigate(`/catalog/${encodeURIComponent(slug)}`);
+          } catch (err) {
+            const f = err instanceof ApiError ? err.field : undefined;
+            if (f && ['slug', 'title', 'description', 'kind', 'spec', 'config_schema', 'tags'].includes(f))
+              setErrors({ [f]: (err as Error).message });
+            else setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {field(
+          'slug',
+          'Slug',
+          <input
+            {...aria('slug')}
+            value={slug}
+            readOnly={Boolean(entry)}
+            onChange={(e) => setSlug(e.target.value)}
+          />,
+          entry ? 'The slug of an existing entry does not change.' : 'How installations and URLs name it.',
+        )}
+        {field(
+          'title',
+          'Title',
+          <input {...aria('title')} value={title} onChange={(e) => setTitle(e.target.value)} />,
+        )}
+        {field(
+          'description',
+          'Description',
+          <textarea
+            {...aria('description')}
+            rows={3}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+          />,
+        )}
+        {field(
+          'kind',
+          'Kind',
+          <select
+            {...aria('kind')}
+            value={kind}
+            onChange={(e) => {
+              setKind(e.target.value);
+              if (!entry) setSpec(JSON.stringify(EXAMPLE_SPEC[e.target.value] ?? {}, null, 2));
+            }}
+          >
+            {KINDS.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>,
+        )}
+        {field(
+          'spec',
+          'Spec (JSON)',
+          <textarea
+            {...aria('spec')}
+            rows={8}
+            className="code"
+            value={spec}
+            onChange={(e) => setSpec(e.target.value)}
+          />,
+          'How to run it; values may use {{settings.NAME}} and {{secrets.NAME}}.',
+        )}
+        {field(
+          'config_schema',
+          'Settings (JSON)',
+          <textarea
+            {...aria('config_schema')}
+            rows={8}
+            className="code"
+            value={schema}
+            onChange={(e) => setSchema(e.target.value)}
+          />,
+          'A list of {name, type: string|number|boolean|enum, description?, required?, secret?, default?, values?}.',
+        )}
+        {field(
+          'tags',
+          'Tags',
+          <input {...aria('tags')} value={tags} onChange={(e) => setTags(e.target.value)} />,
+          'Separated by commas.',
+        )}
+        <Problem error={error} title="Not saved" />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save entry'}
+        </button>
+      </form>
+      <section className="panel preview" aria-labelledby="preview-heading">
+        <h2 id="preview-heading">Preview: what a user fills in</h2>
+        {preview ? (
+          <SettingsFields
+            schema={preview.filter((s) => s && typeof s.name === 'string')}
+            values={{
+              ...initialValues(preview.filter((s) => s && typeof s.name === 'string')),
+              ...previewValues,
+            }}
+            onChange={setPreviewValues}
+            errors={{}}
+          />
+        ) : (
+          <p className="muted">{parsedSchema.error ?? 'Settings must be a JSON array.'}</p>
+        )}
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,213 @@
+import { useState } from 'react';
+import { useTitle } from '../components/layout.tsx';
+import { Empty, formatTime, Loading, Problem, Snippet } from '../components/ui.tsx';
+import { ApiError, api } from '../lib/api.ts';
+import type { Installation } from '../lib/types.ts';
+import { useLoad } from '../lib/use-load.ts';
+
+interface ApiKey {
+  id: string;
+  name: string;
+  prefix?: string;
+  scopes: string[] | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+  revoked_at?: string | null;
+}
+
+export function Keys() {
+  useTitle('API keys');
+  const keys = useLoad(() => api<ApiKey[]>('/keys'), []);
+  const servers = useLoad(() => api<Installation[]>('/installations'), []);
+  const [created, setCreated] = useState<{ name: string; secret: string }>();
+  const [error, setError] = useState<unknown>();
+  return (
+    <section>
+      <h1 tabIndex={-1}>API keys</h1>
+      <p className="lede">
+        For clients and scripts that send a token instead of signing in. A key works until it expires or you
+        revoke it.
+      </p>
+      <CreateKey
+        servers={servers.data ?? []}
+        onCreated={(k) => {
+          setCreated(k);
+          keys.reload();
+        }}
+      />
+      {created ? (
+        <div role="status" className="notice">
+          <p>
+            <strong>Copy the key {created.name} now.</strong> It is shown this once; Switchboard keeps only a
+            hash.
+          </p>
+          <Snippet label="New API key" text={created.secret} />
+          <button type="button" className="secondary small" onClick={() => setCreated(undefined)}>
+            I have copied it
+          </button>
+        </div>
+      ) : null}
+      <h2>Your keys</h2>
+      {keys.loading && !keys.data ? <Loading /> : null}
+      <Problem error={keys.error} title="Your keys could not be loaded" />
+      <Problem error={error} title="Not revoked" />
+      {keys.data?.length === 0 ? <Empty>No API keys yet.</Empty> : null}
+      {keys.data?.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Servers</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data.map((k) => (
+              <tr key={k.id}>
+                <td>
+                  {k.name} {k.prefix ? <code className="muted">{k.prefix}…</code> : null}
+                </td>
+                <td>{k.scopes?.join(', ') ?? 'all'}</td>
+                <td>{formatTime(k.created_at)}</td>
+                <td>{k.last_used_at ? formatTime(k.last_used_at) : 'never'}</td>
+                <td>{k.expires_at ? formatTime(k.expires_at) : 'never'}</td>
+                <td>
+                  {k.revoked_at ? (
+                    <span className="muted">revoked {formatTime(k.revoked_at)}</span>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger small"
+                      aria-label={`Revoke ${k.name}`}
+                      onClick={async () => {
+                        setError(undefined);
+                        try {
+                          await api(`/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
+                          keys.reload();
+                        } catch (err) {
+                          setError(err);
+                        }
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+function CreateKey({
+  servers,
+  onCreated,
+}: {
+  servers: Installation[];
+  onCreated: (k: { name: string; secret: string }) => void;
+}) {
+  const [name, setName] = useState('');
+  const [expires, setExpires] = useState('');
+  const [scopes, setScopes] = useState<string[]>([]);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      className="panel"
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const local: Record<string, string> = {};
+        if (!name.trim()) local.name = 'Give the key a name, so you know later what uses it.';
+        if (expires && new Date(`${expires}T23:59:59`).getTime() <= Date.now())
+          local.expires_at = 'Choose a day in the future.';
+        setErrors(local);
+        setError(undefined);
+        if (Object.keys(local).length) return;
+        setBusy(true);
+        try {
+          const body: Record<string, unknown> = { name: name.trim() };
+          if (expires) body.expires_at = new Date(`${expires}T23:59:59`).toISOString();
+          if (scopes.length) body.scopes = scopes;
+          const res = await api<{ key: ApiKey; secret: string }>('/keys', { method: 'POST', body });
+          setName('');
+          setExpires('');
+          setScopes([]);
+          onCreated({ name: res.key.name, secret: res.secret });
+        } catch (err) {
+          const field = err instanceof ApiError ? err.field : undefined;
+          if (field === 'name' || field === 'expires_at' || field === 'scopes')
+            setErrors({ [field]: (err as Error).message });
+          else setError(err);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h2>New key</h2>
+      <div className="field">
+        <label htmlFor="key-name">Name</label>
+        <input
+          id="key-name"
+          value={name}
+          maxLength={100}
+          onChange={(e) => setName(e.target.value)}
+          aria-invalid={errors.name ? true : undefined}
+          aria-describedby={errors.name ? 'key-name-error' : undefined}
+        />
+        {errors.name ? (
+          <p id="key-name-error" className="field-error">
+            {errors.name}
+          </p>
+        ) : null}
+      </div>
+      <div className="field">
+        <label htmlFor="key-expires">Expires on</label>
+        <input
+          id="key-expires"
+          type="date"
+          value={expires}
+          onChange={(e) => setExpires(e.target.value)}
+          aria-describedby="key-expires-hint"
+          aria-invalid={errors.expires_at ? true : undefined}
+        />
+        <p id="key-expires-hint" className="hint">
+          Optional; without it the key lasts until you revoke it.
+        </p>
+        {errors.expires_at ? <p className="field-error">{errors.expires_at}</p> : null}
+      </div>
+      <fieldset>
+        <legend>Servers it reaches</legend>
+        <p className="hint">None ticked: all of them, now and later.</p>
+        {servers.map((s) => (
+          <div key={s.slug} className="field checkbox">
+            <input
+              id={`scope-${s.slug}`}
+              type="checkbox"
+              checked={scopes.includes(s.slug)}
+              onChange={(e) =>
+                setScopes(e.target.checked ? [...scopes, s.slug] : scopes.filter((x) => x !== s.slug))
+              }
+            />
+            <label htmlFor={`scope-${s.slug}`}>{s.slug}</label>
+          </div>
+        ))}
+        {errors.scopes ? <p className="field-error">{errors.scopes}</p> : null}
+      </fieldset>
+      <Problem error={error} title="No key created" />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Creating…' : 'Create key'}
+      </button>
+    </form>
+  );
+}
