@@ -24,6 +24,8 @@ const SessionContext = createContext<SessionState>({
   endedReason: undefined,
 });
 
+const ENDED = 'Your session has ended: sign in again.';
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<SessionState>({
     session: undefined,
@@ -34,25 +36,30 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     const { data } = supabase.auth.onAuthStateChange((event, session) => {
       setState((s) => ({
         session,
-        me: session?.user.id === s.me?.id ? s.me : undefined,
-        // Signed out while signed in, without pressing "Sign out": the session could not be refreshed.
+        // A new sign-in may carry a new role (the operator flag travels in the token): ask again.
+        me: event !== 'SIGNED_IN' && session?.user.id === s.me?.id ? s.me : undefined,
+        // Signed out without pressing "Sign out": the session could not be refreshed. Kept through the
+        // further sign-outs of calls that were in flight, until the next sign-in.
         endedReason:
-          event === 'SIGNED_OUT' && s.session && !signingOut
-            ? 'Your session has ended: sign in again.'
-            : undefined,
+          event === 'SIGNED_IN'
+            ? undefined
+            : event === 'SIGNED_OUT' && !signingOut && (s.session || s.endedReason)
+              ? ENDED
+              : s.endedReason,
       }));
     });
     return () => data.subscription.unsubscribe();
   }, []);
   // Who the person is, as the gateway sees them (the operator role comes from there).
-  const userId = state.session?.user.id;
+  const token = state.session?.access_token;
+  const known = state.me !== undefined;
   useEffect(() => {
-    if (!userId) return;
+    if (!token || known) return;
     api<Me>('/me').then(
       (me) => setState((s) => (s.session?.user.id === me.id ? { ...s, me } : s)),
       () => undefined,
     );
-  }, [userId]);
+  }, [token, known]);
   return <SessionContext.Provider value={state}>{children}</SessionContext.Provider>;
 }
 

@@ -184,7 +184,16 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
             });
             navigate(`/catalog/${encodeURIComponent(slug)}`);
           } catch (err) {
-            const f = err instanceof ApiError ? err.field : undefined;
+            // Postgres names the part of the entry it refuses (`spec.url …`, `config_schema …`).
+            const msg = (err as Error).message;
+            const f =
+              err instanceof ApiError
+                ? /^spec\b/.test(msg)
+                  ? 'spec'
+                  : /^config_schema\b/.test(msg)
+                    ? 'config_schema'
+                    : err.field
+                : undefined;
             if (f && ['slug', 'title', 'description', 'kind', 'spec', 'config_schema', 'tags'].includes(f))
               setErrors({ [f]: (err as Error).message });
             else setError(err);

@@ -90,11 +90,13 @@ export function AdminUsers() {
                     aria-label={`Plan for ${u.email}`}
                     value={u.plan_id}
                     onChange={async (e) => {
+                      // Read before the await: the controlled select snaps back until the reload.
+                      const plan = e.target.value;
                       setError(undefined);
                       setNotice(undefined);
                       try {
-                        await api(`/users/${u.id}/plan`, { method: 'PUT', body: { plan: e.target.value } });
-                        setNotice(`${u.email} is now on ${e.target.value}.`);
+                        await api(`/users/${u.id}/plan`, { method: 'PUT', body: { plan } });
+                        setNotice(`${u.email} is now on ${plan}.`);
                         users.reload();
                       } catch (err) {
                         setError(err);
