@@ -32,12 +32,13 @@ create or replace function switchboard.record_server_tools(p_server text, p_tool
   from public.servers s where s.slug = p_server
   on conflict (server_id) do update set tools = excluded.tools, seen_at = excluded.seen_at
 $$;
-revoke execute on function switchboard.record_server_tools(text, jsonb) from public;
+revoke execute on function switchboard.record_server_tools(text, jsonb) from public, anon, authenticated;
 grant execute on function switchboard.record_server_tools(text, jsonb) to switchboard_gateway;
 
 -- ---------------------------------------------------------------------------------------------------
 -- Operators: who uses Switchboard, on which plan, and how much (per user, server and month).
--- Security definer because auth.users is not readable by `authenticated`; each checks the caller.
+-- Security definer because auth.users is not readable by `authenticated`; each checks the caller, so
+-- they are safe where PostgREST exposes them too (the full stack's supabase-js callers).
 -- ---------------------------------------------------------------------------------------------------
 
 create or replace function switchboard.require_operator() returns void
@@ -49,8 +50,10 @@ begin
   end if;
 end
 $$;
+-- Called only from the security-definer functions below (which run as the owner).
+revoke execute on function switchboard.require_operator() from public, anon, authenticated;
 
-create or replace function switchboard.operator_users()
+create or replace function public.operator_users()
   returns table (id uuid, email text, role text, plan_id text, created_at timestamptz, last_sign_in_at timestamptz)
   language plpgsql stable security definer set search_path = ''
   as $$
@@ -66,10 +69,10 @@ begin
     order by u.created_at;
 end
 $$;
-revoke execute on function switchboard.operator_users() from public;
-grant execute on function switchboard.operator_users() to authenticated;
+revoke execute on function public.operator_users() from public, anon;
+grant execute on function public.operator_users() to authenticated;
 
-create or replace function switchboard.operator_usage(p_month date)
+create or replace function public.operator_usage(p_month date)
   returns table (user_id uuid, email text, server_slug text, month text, tool_calls bigint)
   language plpgsql stable security definer set search_path = ''
   as $$
@@ -84,5 +87,5 @@ begin
     order by u.email, d.server_slug;
 end
 $$;
-revoke execute on function switchboard.operator_usage(date) from public;
-grant execute on function switchboard.operator_usage(date) to authenticated;
+revoke execute on function public.operator_usage(date) from public, anon;
+grant execute on function public.operator_usage(date) to authenticated;

@@ -48,6 +48,9 @@ export const SWITCHBOARD_SECURITY_ALLOWLIST: SecurityLintAllowlist = {
     'public.list_installation_secrets',
     'public.create_api_key',
     'public.revoke_api_key',
+    // Operators' views of users and usage (each raises 42501 for anyone else).
+    'public.operator_users',
+    'public.operator_usage',
   ],
   // Supabase's own claim helpers, as the platform grants them.
   platformHelpers: ['auth.uid', 'auth.role', 'auth.email', 'auth.jwt'],

@@ -128,8 +128,8 @@ describe('everyone else', () => {
     try {
       const claims = { sub: aliceId, role: 'authenticated' as const };
       for (const call of [
-        'select * from switchboard.operator_users()',
-        "select * from switchboard.operator_usage('2026-11-01')",
+        'select * from public.operator_users()',
+        "select * from public.operator_usage('2026-11-01')",
       ])
         expect(await sqlStateOf(sql.query(claims, call)), call).toMatchObject({ code: '42501' });
     } finally {

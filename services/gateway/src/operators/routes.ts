@@ -50,7 +50,7 @@ export function operatorsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec):
     async (_req, res) => {
       assertOperator(principalOf(res));
       const { rows } = await asCaller(pool, res, (c) =>
-        c.query('select * from switchboard.operator_users()'),
+        c.query('select * from public.operator_users()'),
       );
       res.json(
         rows.map((r) => ({ ...r, created_at: iso(r.created_at), last_sign_in_at: iso(r.last_sign_in_at) })),
@@ -73,7 +73,7 @@ export function operatorsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec):
       const id = parse(z.uuid(), req.params.id, 'id');
       const body = parse(planAssignment, req.body);
       const assigned = await asCaller(pool, res, async (c) => {
-        const known = await c.query('select 1 from switchboard.operator_users() where id = $1', [id]);
+        const known = await c.query('select 1 from public.operator_users() where id = $1', [id]);
         if (known.rowCount === 0) return false;
         await c.query(
           `insert into public.user_plans (user_id, plan_id, assigned_by) values ($1, $2, $3)
@@ -103,7 +103,7 @@ export function operatorsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec):
       const month = q.month ?? new Date().toISOString().slice(0, 7);
       const { rows } = await asCaller(pool, res, (c) =>
         c.query(
-          'select user_id, email, server_slug as server, month, tool_calls::int as tool_calls from switchboard.operator_usage($1::date)',
+          'select user_id, email, server_slug as server, month, tool_calls::int as tool_calls from public.operator_usage($1::date)',
           [`${month}-01`],
         ),
       );
