@@ -36,6 +36,7 @@ describe('docker-compose.yml', () => {
         'kibana',
         'kibana-setup',
         'kong',
+        'mail',
         'migrate',
         'prometheus',
         'rest',
