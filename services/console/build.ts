@@ -26,7 +26,17 @@ export function consoleIsStale(): boolean {
 }
 
 export async function buildConsole(): Promise<void> {
-  await build({ configFile: path.join(CONSOLE_ROOT, 'vite.config.ts'), root: CONSOLE_ROOT });
+  // Vite takes NODE_ENV from the environment when it is set (a test runner sets `test`), and React
+  // then ships its development build: twice the effects, a larger bundle. A console is always built
+  // for production.
+  const inherited = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: path.join(CONSOLE_ROOT, 'vite.config.ts'), root: CONSOLE_ROOT });
+  } finally {
+    if (inherited === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = inherited;
+  }
 }
 
 /** Builds when stale; returns whether it built. */

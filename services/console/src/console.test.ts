@@ -106,7 +106,7 @@ describe('a first-time user', () => {
   it('finds both calls in Activity, filtered by tool, and the usage against the plan', async () => {
     const { page } = alice;
     await page.getByRole('link', { name: 'Activity' }).click();
-    await page.getByLabel('Tool').fill('echo');
+    await page.getByLabel('Tool', { exact: true }).fill('echo');
     // Audit events are written in batches: reload until both calls are in.
     const rows = page.getByRole('row').filter({ hasText: 'tool.call' });
     await waitFor(

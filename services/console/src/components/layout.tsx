@@ -29,11 +29,11 @@ export function Layout() {
   const location = useLocation();
   // Move focus to the page's heading after navigation within the app, so keyboard and screen-reader
   // users follow; not on the first load, where the browser's own order (skip link first) applies.
-  const navigated = useRef(false);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on each navigation
+  const shown = useRef(location.pathname);
   useEffect(() => {
-    if (navigated.current) document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
-    navigated.current = true;
+    if (shown.current === location.pathname) return;
+    shown.current = location.pathname;
+    document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
   }, [location.pathname]);
   return (
     <>

@@ -1,7 +1,5 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
 import { ApiError, authorizedFetch } from './api.ts';
 
 export type { CallToolResult, Tool };
@@ -11,6 +9,12 @@ export type { CallToolResult, Tool };
  * signed-in user's token, one short session per use (the console holds no MCP state between pages).
  */
 export async function withMcp<T>(slug: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  // Loaded on first use: only the server pages talk MCP, so the sign-in page does not wait for it.
+  const [{ Client }, { StreamableHTTPClientTransport }, { CfWorkerJsonSchemaValidator }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/validation/cfworker'),
+  ]);
   // The SDK's validator for pages without eval: the console's Content Security Policy forbids it, and
   // Ajv (the default) compiles schemas into functions.
   const client = new Client(

@@ -12,6 +12,7 @@ import { consoleRouter } from './routes.ts';
 // assets cached for good, the configuration the page needs (and nothing secret) in a meta tag, and
 // programs still getting JSON.
 
+const BIG = `export const words = ${JSON.stringify('switchboard '.repeat(2000))};`;
 let dist: string;
 let server: Server;
 let url: string;
@@ -24,6 +25,7 @@ beforeAll(async () => {
     '<!doctype html><html><head><title>Switchboard</title><script type="module" src="/assets/app-abc123.js"></script></head><body><div id="root"></div></body></html>',
   );
   await writeFile(path.join(dist, 'assets', 'app-abc123.js'), 'console.log("hi")');
+  await writeFile(path.join(dist, 'assets', 'big-def456.js'), BIG);
   const app = createHttpApp({
     logger: createLogger({ service: 'test', level: 'silent' }),
     registry: new Registry(),
@@ -78,6 +80,9 @@ describe('the console', () => {
     const asset = await fetch(`${url}/assets/app-abc123.js`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toContain('immutable');
+    const big = await fetch(`${url}/assets/big-def456.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(big.headers.get('content-encoding')).toBe('gzip');
+    expect(await big.text()).toBe(BIG);
     const missing = await fetch(`${url}/assets/app-old.js`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');

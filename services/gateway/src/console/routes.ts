@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DomainError } from '@switchboard/runtime';
+import compression from 'compression';
 import express, { Router } from 'express';
 import { escapeHtml } from '../home/html.ts';
 
@@ -69,8 +70,11 @@ export function consoleRouter(opts: ConsoleOptions): Router | undefined {
   );
   const csp = contentSecurityPolicy(new URL(opts.supabaseUrl).origin);
   const router = Router();
+  // Compressed here, for the console's files only: the MCP and API routes stream and are left alone.
+  const compress = compression();
   router.use(
     '/assets',
+    compress,
     express.static(`${dist}/assets`, {
       immutable: true,
       maxAge: '365d',
@@ -81,7 +85,7 @@ export function consoleRouter(opts: ConsoleOptions): Router | undefined {
   router.use('/assets', () => {
     throw new DomainError('not_found', 'No such asset');
   });
-  router.get(PAGES, (req, res, next) => {
+  router.get(PAGES, compress, (req, res, next) => {
     // Programs asking `/` for JSON get the links document (homeRouter); only browsers get the page.
     if (req.accepts(['json', 'html']) !== 'html') return next();
     res.setHeader('Content-Security-Policy', csp);
