@@ -120,6 +120,24 @@ describe('an operator', () => {
     await user.page.getByRole('button', { name: 'Run tool' }).click();
     await fieldError(user.page, 'This field is required.').waitFor();
     await user.page.context().close();
+
+    // Edited: the change shows in the catalog. Deleted: refused while installed, gone once not.
+    await page.goto(`${s.url}/admin/catalog/markup-api`);
+    await page.getByLabel('Description').fill('Now with a description');
+    await page.getByRole('button', { name: 'Save entry' }).click();
+    await page.getByText('Now with a description').waitFor();
+    await page.goto(`${s.url}/admin/catalog`);
+    await page.getByRole('button', { name: 'Delete markup-api' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Not deleted' }).waitFor();
+    await page.goto(`${s.url}/admin/catalog/new`);
+    await page.getByLabel('Slug').fill('short-lived');
+    await page.getByLabel('Title').fill('Short-lived');
+    await page.getByRole('button', { name: 'Save entry' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Short-lived' }).waitFor();
+    await page.goto(`${s.url}/admin/catalog`);
+    await page.getByRole('button', { name: 'Delete short-lived' }).click();
+    await page.getByRole('button', { name: 'Delete short-lived' }).waitFor({ state: 'detached' });
+    expect((await s.sql("select 1 from public.servers where slug = 'short-lived'")).rowCount).toBe(0);
   });
 
   it('puts a user on a plan, and reads the usage report as a table and as CSV', async () => {

@@ -133,6 +133,7 @@ export function SettingField({ setting: s, value, onChange, error, secretSetAt }
       {s.description || s.secret ? (
         <p id={hint} className="hint">
           {s.description}
+          {s.description && s.secret && !/[.!?]$/.test(s.description) ? '.' : ''}
           {s.secret
             ? secretSetAt
               ? ` Saved ${new Date(secretSetAt).toLocaleString()}; never shown again. Leave empty to keep it.`
