@@ -3,9 +3,11 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { useTitle } from '../components/layout.tsx';
 import { initialValues, type Setting, SettingsFields } from '../components/settings-form.tsx';
 import { Empty, Loading, Problem } from '../components/ui.tsx';
-import { ApiError, api } from '../lib/api.ts';
+import { type ApiError, api } from '../lib/api.ts';
+import { slugProblem, splitTags } from '../lib/fields.ts';
 import type { CatalogEntry } from '../lib/types.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useAction, useSubmit } from '../lib/use-submit.ts';
 
 const KINDS = ['stdio', 'remote', 'openapi', 'graphql'];
 const EXAMPLE_SPEC: Record<string, unknown> = {
@@ -18,7 +20,7 @@ const EXAMPLE_SPEC: Record<string, unknown> = {
 export function AdminCatalog() {
   useTitle('Edit catalog');
   const entries = useLoad(() => api<CatalogEntry[]>('/servers'), []);
-  const [error, setError] = useState<unknown>();
+  const remove = useAction();
   return (
     <section>
       <h1 tabIndex={-1}>Edit catalog</h1>
@@ -29,7 +31,7 @@ export function AdminCatalog() {
       </p>
       {entries.loading && !entries.data ? <Loading /> : null}
       <Problem error={entries.error} title="The catalog could not be loaded" />
-      <Problem error={error} title="Not deleted" />
+      <Problem error={remove.error} title="Not deleted" />
       {entries.data?.length === 0 ? <Empty>The catalog is empty.</Empty> : null}
       {entries.data?.length ? (
         <table>
@@ -57,15 +59,10 @@ export function AdminCatalog() {
                     type="button"
                     className="danger small"
                     aria-label={`Delete ${e.slug}`}
-                    onClick={async () => {
-                      setError(undefined);
-                      try {
-                        await api(`/servers/${encodeURIComponent(e.slug)}`, { method: 'DELETE' });
-                        entries.reload();
-                      } catch (err) {
-                        setError(err);
-                      }
-                    }}
+                    onClick={remove.run(async () => {
+                      await api(`/servers/${encodeURIComponent(e.slug)}`, { method: 'DELETE' });
+                      entries.reload();
+                    })}
                   >
                     Delete
                   </button>
@@ -78,6 +75,12 @@ export function AdminCatalog() {
     </section>
   );
 }
+
+const ENTRY_FIELDS = ['slug', 'title', 'description', 'kind', 'spec', 'config_schema', 'tags'];
+
+/** Postgres names the part of an entry it refuses (`spec.url …`, `config_schema[0] …`). */
+const entryFieldOf = (err: ApiError) =>
+  /^spec\b/.test(err.message) ? 'spec' : /^config_schema\b/.test(err.message) ? 'config_schema' : err.field;
 
 /** Parses a JSON field; the message names the field when it does not parse. */
 function json(label: string, text: string): { value?: unknown; error?: string } {
@@ -115,9 +118,7 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
   const [spec, setSpec] = useState(JSON.stringify(entry?.spec ?? EXAMPLE_SPEC.stdio, null, 2));
   const [schema, setSchema] = useState(JSON.stringify(entry?.config_schema ?? [], null, 2));
   const [tags, setTags] = useState(entry?.tags.join(', ') ?? '');
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { errors, error, busy, submit } = useSubmit(ENTRY_FIELDS, entryFieldOf);
   const parsedSchema = json('Settings', schema);
   const preview = Array.isArray(parsedSchema.value) ? (parsedSchema.value as Setting[]) : undefined;
   const [previewValues, setPreviewValues] = useState<Record<string, string | boolean>>({});
@@ -153,21 +154,17 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
       <form
         className="panel"
         noValidate
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
           const local: Record<string, string> = {};
-          if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug))
-            local.slug = 'Lowercase letters, digits and dashes, starting with a letter or digit.';
+          const badSlug = slugProblem(slug);
+          if (badSlug) local.slug = badSlug;
           if (!title.trim()) local.title = 'Give the entry a title people recognise.';
           const s = json('Spec', spec);
           if (s.error) local.spec = s.error;
           if (parsedSchema.error) local.config_schema = parsedSchema.error;
           else if (!preview) local.config_schema = 'Settings must be a JSON array.';
-          setErrors(local);
-          setError(undefined);
-          if (Object.keys(local).length) return;
-          setBusy(true);
-          try {
+          void submit(local, async () => {
             await api(`/servers/${encodeURIComponent(slug)}`, {
               method: 'PUT',
               body: {
@@ -176,30 +173,11 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
                 kind,
                 spec: s.value,
                 config_schema: preview,
-                tags: tags
-                  .split(',')
-                  .map((t) => t.trim())
-                  .filter(Boolean),
+                tags: splitTags(tags),
               },
             });
             navigate(`/catalog/${encodeURIComponent(slug)}`);
-          } catch (err) {
-            // Postgres names the part of the entry it refuses (`spec.url …`, `config_schema …`).
-            const msg = (err as Error).message;
-            const f =
-              err instanceof ApiError
-                ? /^spec\b/.test(msg)
-                  ? 'spec'
-                  : /^config_schema\b/.test(msg)
-                    ? 'config_schema'
-                    : err.field
-                : undefined;
-            if (f && ['slug', 'title', 'description', 'kind', 'spec', 'config_schema', 'tags'].includes(f))
-              setErrors({ [f]: (err as Error).message });
-            else setError(err);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         {field(

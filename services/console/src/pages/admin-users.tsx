@@ -3,6 +3,7 @@ import { useTitle } from '../components/layout.tsx';
 import { Empty, formatTime, Loading, Notice, Problem } from '../components/ui.tsx';
 import { api, authorizedFetch, errorFrom } from '../lib/api.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useAction } from '../lib/use-submit.ts';
 
 interface User {
   id: string;
@@ -31,7 +32,7 @@ export function AdminUsers() {
   useTitle('Users and plans');
   const users = useLoad(() => api<User[]>('/users'), []);
   const plans = useLoad(() => api<Plan[]>('/plans'), []);
-  const [error, setError] = useState<unknown>();
+  const assign = useAction();
   const [notice, setNotice] = useState<string>();
   return (
     <section>
@@ -64,7 +65,7 @@ export function AdminUsers() {
       <h2>Users</h2>
       {users.loading && !users.data ? <Loading /> : null}
       <Problem error={users.error} title="Users could not be loaded" />
-      <Problem error={error} title="Plan not changed" />
+      <Problem error={assign.error} title="Plan not changed" />
       {notice ? <Notice>{notice}</Notice> : null}
       {users.data?.length === 0 ? <Empty>Nobody has signed up yet.</Empty> : null}
       {users.data?.length ? (
@@ -89,18 +90,15 @@ export function AdminUsers() {
                   <select
                     aria-label={`Plan for ${u.email}`}
                     value={u.plan_id}
-                    onChange={async (e) => {
-                      // Read before the await: the controlled select snaps back until the reload.
+                    onChange={(e) => {
+                      // Read now: the controlled select snaps back until the reload.
                       const plan = e.target.value;
-                      setError(undefined);
                       setNotice(undefined);
-                      try {
+                      void assign.run(async () => {
                         await api(`/users/${u.id}/plan`, { method: 'PUT', body: { plan } });
                         setNotice(`${u.email} is now on ${plan}.`);
                         users.reload();
-                      } catch (err) {
-                        setError(err);
-                      }
+                      })();
                     }}
                   >
                     {(plans.data ?? [{ id: u.plan_id, title: u.plan_id }]).map((p) => (
@@ -126,7 +124,7 @@ export function AdminUsage() {
     () => api<ReportRow[]>(`/reports/usage?month=${encodeURIComponent(month)}`),
     [month],
   );
-  const [error, setError] = useState<unknown>();
+  const download = useAction();
   const total = (report.data ?? []).reduce((n, r) => n + r.tool_calls, 0);
   return (
     <section>
@@ -145,29 +143,23 @@ export function AdminUsage() {
         <button
           type="button"
           className="secondary"
-          onClick={async () => {
-            setError(undefined);
-            try {
-              const res = await authorizedFetch(
-                `/api/v1/reports/usage?month=${encodeURIComponent(month)}&format=csv`,
-              );
-              if (!res.ok) throw await errorFrom(res);
-              const url = URL.createObjectURL(await res.blob());
-              const a = Object.assign(document.createElement('a'), {
-                href: url,
-                download: `switchboard-usage-${month}.csv`,
-              });
-              a.click();
-              setTimeout(() => URL.revokeObjectURL(url), 10_000);
-            } catch (err) {
-              setError(err);
-            }
-          }}
+          onClick={download.run(async () => {
+            const res = await authorizedFetch(
+              `/api/v1/reports/usage?month=${encodeURIComponent(month)}&format=csv`,
+            );
+            if (!res.ok) throw await errorFrom(res);
+            const url = URL.createObjectURL(await res.blob());
+            Object.assign(document.createElement('a'), {
+              href: url,
+              download: `switchboard-usage-${month}.csv`,
+            }).click();
+            setTimeout(() => URL.revokeObjectURL(url), 10_000);
+          })}
         >
           Download CSV
         </button>
       </div>
-      <Problem error={error} title="The CSV could not be downloaded" />
+      <Problem error={download.error} title="The CSV could not be downloaded" />
       {report.loading && !report.data ? <Loading /> : null}
       <Problem error={report.error} title="The report could not be loaded" />
       {report.data?.length === 0 ? <Empty>No tool calls in {month}.</Empty> : null}

@@ -1,8 +1,8 @@
-import { useState } from 'react';
 import { useTitle } from '../components/layout.tsx';
 import { Empty, formatTime, Loading, Problem } from '../components/ui.tsx';
 import { authApi } from '../lib/auth-api.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useAction } from '../lib/use-submit.ts';
 
 interface Grant {
   client: { id: string; name: string; uri: string | null };
@@ -15,7 +15,7 @@ interface Grant {
 export function ConnectedApps() {
   useTitle('Connected apps');
   const grants = useLoad(() => authApi<Grant[]>('/user/oauth/grants'), []);
-  const [error, setError] = useState<unknown>();
+  const revoke = useAction();
   return (
     <section>
       <h1 tabIndex={-1}>Connected apps</h1>
@@ -25,7 +25,7 @@ export function ConnectedApps() {
       </p>
       {grants.loading && !grants.data ? <Loading /> : null}
       <Problem error={grants.error} title="Your connected apps could not be loaded" />
-      <Problem error={error} title="Not revoked" />
+      <Problem error={revoke.error} title="Not revoked" />
       {grants.data?.length === 0 ? (
         <Empty>No apps connected. Apps appear here after you approve them.</Empty>
       ) : null}
@@ -51,17 +51,12 @@ export function ConnectedApps() {
               type="button"
               className="danger small"
               aria-label={`Revoke ${g.client.name}`}
-              onClick={async () => {
-                setError(undefined);
-                try {
-                  await authApi(`/user/oauth/grants?client_id=${encodeURIComponent(g.client.id)}`, {
-                    method: 'DELETE',
-                  });
-                  grants.reload();
-                } catch (err) {
-                  setError(err);
-                }
-              }}
+              onClick={revoke.run(async () => {
+                await authApi(`/user/oauth/grants?client_id=${encodeURIComponent(g.client.id)}`, {
+                  method: 'DELETE',
+                });
+                grants.reload();
+              })}
             >
               Revoke
             </button>

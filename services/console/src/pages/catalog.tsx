@@ -9,9 +9,11 @@ import {
   toPayload,
 } from '../components/settings-form.tsx';
 import { Empty, Loading, Problem } from '../components/ui.tsx';
-import { ApiError, api } from '../lib/api.ts';
+import { api } from '../lib/api.ts';
+import { slugProblem, splitTags } from '../lib/fields.ts';
 import type { CatalogEntry, Installation } from '../lib/types.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useSubmit } from '../lib/use-submit.ts';
 
 export function Catalog() {
   useTitle('Catalog');
@@ -144,44 +146,28 @@ function ConnectForm({ entry }: { entry: CatalogEntry }) {
   const [slug, setSlug] = useState(entry.slug);
   const [tags, setTags] = useState('');
   const [values, setValues] = useState(() => initialValues(entry.config_schema));
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { errors, error, busy, submit } = useSubmit([
+    'slug',
+    'tags',
+    ...entry.config_schema.map((s) => s.name),
+  ]);
   return (
     <form
       className="panel"
       noValidate
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
         const local = localErrors(entry.config_schema, values);
-        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug))
-          local.slug = 'Lowercase letters, digits and dashes, starting with a letter or digit.';
-        setErrors(local);
-        setError(undefined);
-        if (Object.keys(local).length) return;
-        setBusy(true);
-        try {
+        const badSlug = slugProblem(slug);
+        if (badSlug) local.slug = badSlug;
+        void submit(local, async () => {
           const { settings, secrets } = toPayload(entry.config_schema, values);
-          const tagList = tags
-            .split(',')
-            .map((t) => t.trim())
-            .filter(Boolean);
           const created = await api<Installation>('/installations', {
             method: 'POST',
-            body: { server: entry.slug, slug, settings, secrets, tags: tagList },
+            body: { server: entry.slug, slug, settings, secrets, tags: splitTags(tags) },
           });
           navigate(`/servers/${encodeURIComponent(created.slug)}?check=1`);
-        } catch (err) {
-          const field = err instanceof ApiError ? err.field : undefined;
-          if (
-            field &&
-            (field === 'slug' || field === 'tags' || entry.config_schema.some((s) => s.name === field))
-          )
-            setErrors({ [field]: (err as Error).message });
-          else setError(err);
-        } finally {
-          setBusy(false);
-        }
+        });
       }}
     >
       <h2>Connect {entry.title}</h2>

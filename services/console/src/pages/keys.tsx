@@ -1,9 +1,10 @@
 import { useState } from 'react';
 import { useTitle } from '../components/layout.tsx';
 import { Empty, formatTime, Loading, Problem, Snippet } from '../components/ui.tsx';
-import { ApiError, api } from '../lib/api.ts';
+import { api } from '../lib/api.ts';
 import type { Installation } from '../lib/types.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useAction, useSubmit } from '../lib/use-submit.ts';
 
 interface ApiKey {
   id: string;
@@ -21,7 +22,7 @@ export function Keys() {
   const keys = useLoad(() => api<ApiKey[]>('/keys'), []);
   const servers = useLoad(() => api<Installation[]>('/installations'), []);
   const [created, setCreated] = useState<{ name: string; secret: string }>();
-  const [error, setError] = useState<unknown>();
+  const revoke = useAction();
   return (
     <section>
       <h1 tabIndex={-1}>API keys</h1>
@@ -51,7 +52,7 @@ export function Keys() {
       <h2>Your keys</h2>
       {keys.loading && !keys.data ? <Loading /> : null}
       <Problem error={keys.error} title="Your keys could not be loaded" />
-      <Problem error={error} title="Not revoked" />
+      <Problem error={revoke.error} title="Not revoked" />
       {keys.data?.length === 0 ? <Empty>No API keys yet.</Empty> : null}
       {keys.data?.length ? (
         <table>
@@ -85,15 +86,10 @@ export function Keys() {
                       type="button"
                       className="danger small"
                       aria-label={`Revoke ${k.name}`}
-                      onClick={async () => {
-                        setError(undefined);
-                        try {
-                          await api(`/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
-                          keys.reload();
-                        } catch (err) {
-                          setError(err);
-                        }
-                      }}
+                      onClick={revoke.run(async () => {
+                        await api(`/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' });
+                        keys.reload();
+                      })}
                     >
                       Revoke
                     </button>
@@ -118,24 +114,18 @@ function CreateKey({
   const [name, setName] = useState('');
   const [expires, setExpires] = useState('');
   const [scopes, setScopes] = useState<string[]>([]);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { errors, error, busy, submit } = useSubmit(['name', 'expires_at', 'scopes']);
   return (
     <form
       className="panel"
       noValidate
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
         const local: Record<string, string> = {};
         if (!name.trim()) local.name = 'Give the key a name, so you know later what uses it.';
         if (expires && new Date(`${expires}T23:59:59`).getTime() <= Date.now())
           local.expires_at = 'Choose a day in the future.';
-        setErrors(local);
-        setError(undefined);
-        if (Object.keys(local).length) return;
-        setBusy(true);
-        try {
+        void submit(local, async () => {
           const body: Record<string, unknown> = { name: name.trim() };
           if (expires) body.expires_at = new Date(`${expires}T23:59:59`).toISOString();
           if (scopes.length) body.scopes = scopes;
@@ -144,14 +134,7 @@ function CreateKey({
           setExpires('');
           setScopes([]);
           onCreated({ name: res.key.name, secret: res.secret });
-        } catch (err) {
-          const field = err instanceof ApiError ? err.field : undefined;
-          if (field === 'name' || field === 'expires_at' || field === 'scopes')
-            setErrors({ [field]: (err as Error).message });
-          else setError(err);
-        } finally {
-          setBusy(false);
-        }
+        });
       }}
     >
       <h2>New key</h2>

@@ -4,9 +4,11 @@ import { useTitle } from '../components/layout.tsx';
 import { initialValues, localErrors, SettingsFields, toPayload } from '../components/settings-form.tsx';
 import { Empty, formatTime, Loading, Notice, Problem, StatusBadge } from '../components/ui.tsx';
 import { ApiError, api } from '../lib/api.ts';
+import { splitTags } from '../lib/fields.ts';
 import { listTools, type Tool } from '../lib/mcp.ts';
 import type { CatalogEntry, CheckResult, Installation } from '../lib/types.ts';
 import { useLoad } from '../lib/use-load.ts';
+import { useAction, useSubmit } from '../lib/use-submit.ts';
 
 const path = (slug: string) => `/installations/${encodeURIComponent(slug)}`;
 
@@ -182,47 +184,30 @@ function Settings({
   const [values, setValues] = useState(() => initialValues(schema, inst.settings));
   const [enabled, setEnabled] = useState(inst.enabled);
   const [tags, setTags] = useState(inst.tags.join(', '));
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [error, setError] = useState<unknown>();
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { errors, error, busy, submit } = useSubmit(['tags', ...schema.map((s) => s.name)]);
   const base = path(inst.slug);
-  const save = async (e: React.FormEvent) => {
+  const save = (e: React.FormEvent) => {
     e.preventDefault();
-    const local = localErrors(schema, values, secretsSet);
-    setErrors(local);
-    setError(undefined);
     setSaved(false);
-    if (Object.keys(local).length) return;
-    setBusy(true);
-    try {
+    void submit(localErrors(schema, values, secretsSet), async () => {
       const { settings, secrets: newSecrets } = toPayload(schema, values);
-      const tagList = tags
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean);
       for (const [name, value] of Object.entries(newSecrets)) {
         try {
           await api(`${base}/secrets/${encodeURIComponent(name)}`, { method: 'PUT', body: { value } });
         } catch (err) {
-          if (err instanceof ApiError)
+          // Shown at the secret's field, also when the answer does not name it.
+          if (err instanceof ApiError && !err.field)
             throw new ApiError(err.code, `secret ${name}: ${err.message}`, err.status, err.requestId);
           throw err;
         }
       }
-      await api(base, { method: 'PATCH', body: { settings, enabled, tags: tagList } });
+      await api(base, { method: 'PATCH', body: { settings, enabled, tags: splitTags(tags) } });
       // Typed secrets are sent; the page forgets them.
       setValues(initialValues(schema, settings));
       setSaved(true);
       onSaved();
-    } catch (err) {
-      const field = err instanceof ApiError ? err.field : undefined;
-      if (field && (field === 'tags' || schema.some((s) => s.name === field)))
-        setErrors({ [field]: (err as Error).message });
-      else setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="panel" onSubmit={save} noValidate aria-labelledby="settings-heading">
@@ -266,7 +251,7 @@ function SecretList(props: {
   schema: { name: string; required?: boolean }[];
   onChange: () => void;
 }) {
-  const [error, setError] = useState<unknown>();
+  const remove = useAction();
   return (
     <div className="secrets">
       <h3>Saved secrets</h3>
@@ -279,24 +264,17 @@ function SecretList(props: {
               type="button"
               className="secondary small"
               aria-label={`Delete secret ${s.name}`}
-              onClick={async () => {
-                setError(undefined);
-                try {
-                  await api(`${path(props.slug)}/secrets/${encodeURIComponent(s.name)}`, {
-                    method: 'DELETE',
-                  });
-                  props.onChange();
-                } catch (err) {
-                  setError(err);
-                }
-              }}
+              onClick={remove.run(async () => {
+                await api(`${path(props.slug)}/secrets/${encodeURIComponent(s.name)}`, { method: 'DELETE' });
+                props.onChange();
+              })}
             >
               Delete
             </button>
           </li>
         ))}
       </ul>
-      <Problem error={error} title="Not deleted" />
+      <Problem error={remove.error} title="Not deleted" />
     </div>
   );
 }
@@ -304,7 +282,7 @@ function SecretList(props: {
 function Remove({ inst, secretCount }: { inst: Installation; secretCount: number }) {
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const remove = useAction();
   return (
     <section className="panel danger" aria-labelledby="remove-heading">
       <h2 id="remove-heading">Remove</h2>
@@ -329,21 +307,17 @@ function Remove({ inst, secretCount }: { inst: Installation; secretCount: number
           <button
             type="button"
             className="danger"
-            onClick={async () => {
-              try {
-                await api(path(inst.slug), { method: 'DELETE' });
-                navigate('/servers', { state: { notice: `${inst.slug} was removed.` } });
-              } catch (err) {
-                setError(err);
-              }
-            }}
+            onClick={remove.run(async () => {
+              await api(path(inst.slug), { method: 'DELETE' });
+              navigate('/servers', { state: { notice: `${inst.slug} was removed.` } });
+            })}
           >
             Remove {inst.slug} for good
           </button>{' '}
           <button type="button" className="secondary" onClick={() => setConfirming(false)}>
             Keep it
           </button>
-          <Problem error={error} title="Not removed" />
+          <Problem error={remove.error} title="Not removed" />
         </div>
       )}
     </section>

@@ -49,9 +49,7 @@ export function operatorsRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec):
     },
     async (_req, res) => {
       assertOperator(principalOf(res));
-      const { rows } = await asCaller(pool, res, (c) =>
-        c.query('select * from public.operator_users()'),
-      );
+      const { rows } = await asCaller(pool, res, (c) => c.query('select * from public.operator_users()'));
       res.json(
         rows.map((r) => ({ ...r, created_at: iso(r.created_at), last_sign_in_at: iso(r.last_sign_in_at) })),
       );
