@@ -73,6 +73,23 @@ describe('a first-time user', () => {
     await shot(page, 'try-tool');
   });
 
+  it('sees images and resources a tool returns', async () => {
+    const { page } = alice;
+    await page.goto(`${s.url}/servers/everything/tools/get-tiny-image`);
+    await page.getByRole('button', { name: 'Run tool' }).click();
+    const image = page.getByRole('region', { name: 'Result' }).getByRole('img', { name: 'Returned by the tool' });
+    await image.waitFor();
+    // Drawn, not blocked: the page's policy allows images from data: URLs and nothing else inline.
+    await waitFor(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), {
+      what: 'the image drawn',
+    });
+    await page.goto(`${s.url}/servers/everything/tools/get-resource-reference`);
+    // The form starts from the schema's defaults.
+    expect(await page.getByLabel('resourceType').inputValue()).toBe('Text');
+    await page.getByRole('button', { name: 'Run tool' }).click();
+    await page.getByRole('region', { name: 'Result' }).getByText(/^Resource demo:\/\/resource\//).waitFor();
+  });
+
   it('makes an API key, shown once, that an MCP client uses', async () => {
     const { page } = alice;
     await page.getByRole('link', { name: 'API keys' }).click();
@@ -114,7 +131,7 @@ describe('a first-time user', () => {
         await page.reload();
         await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
         await page.getByText(/Today: /).waitFor();
-        return (await rows.count()) === 2 && (await page.getByText('Today: 2 of').count()) === 1;
+        return (await rows.count()) === 2 && (await page.getByText('Today: 4 of').count()) === 1;
       },
       { timeoutMillis: 30_000, what: 'both calls in Activity and in usage' },
     );

@@ -379,8 +379,13 @@ describe('the catalog and the audit trail', () => {
         '/api/v1/keys/{id}',
         '/api/v1/me',
         '/api/v1/openapi.json',
+        '/api/v1/plans',
+        '/api/v1/reports/usage',
         '/api/v1/servers',
         '/api/v1/servers/{slug}',
+        '/api/v1/usage',
+        '/api/v1/users',
+        '/api/v1/users/{id}/plan',
       ].sort(),
     );
     const create = doc.paths['/api/v1/installations']!.post as {
