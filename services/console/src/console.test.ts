@@ -77,7 +77,9 @@ describe('a first-time user', () => {
     const { page } = alice;
     await page.goto(`${s.url}/servers/everything/tools/get-tiny-image`);
     await page.getByRole('button', { name: 'Run tool' }).click();
-    const image = page.getByRole('region', { name: 'Result' }).getByRole('img', { name: 'Returned by the tool' });
+    const image = page
+      .getByRole('region', { name: 'Result' })
+      .getByRole('img', { name: 'Returned by the tool' });
     await image.waitFor();
     // Drawn, not blocked: the page's policy allows images from data: URLs and nothing else inline.
     await waitFor(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), {
@@ -87,7 +89,10 @@ describe('a first-time user', () => {
     // The form starts from the schema's defaults.
     expect(await page.getByLabel('resourceType').inputValue()).toBe('Text');
     await page.getByRole('button', { name: 'Run tool' }).click();
-    await page.getByRole('region', { name: 'Result' }).getByText(/^Resource demo:\/\/resource\//).waitFor();
+    await page
+      .getByRole('region', { name: 'Result' })
+      .getByText(/^Resource demo:\/\/resource\//)
+      .waitFor();
   });
 
   it('makes an API key, shown once, that an MCP client uses', async () => {
