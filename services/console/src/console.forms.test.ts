@@ -3,6 +3,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { type OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { waitFor } from '@switchboard/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -354,6 +358,74 @@ describe('an MCP client asking for access', () => {
   });
   afterAll(() => {
     callback?.close();
+  });
+
+  it('signs in like Claude: the connector URL from the console, OAuth through its consent page, a tool answers', async () => {
+    const { page } = await signUp(s);
+    await page.goto(`${s.url}/catalog/everything`);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Working/ })
+      .waitFor({ timeout: 90_000 });
+    await page.getByRole('link', { name: 'Connect a client' }).click();
+    const connectorUrl = (await page
+      .getByRole('region', { name: 'Connector URL', exact: true })
+      .locator('pre')
+      .textContent())!;
+    // The official SDK's OAuth client, as Claude and ChatGPT do it: discovery, dynamic registration,
+    // PKCE and `resource`; the person approves in the browser they are signed in with.
+    const saved: {
+      client?: OAuthClientInformationMixed;
+      tokens?: OAuthTokens;
+      verifier?: string;
+      authUrl?: URL;
+    } = {};
+    const provider: OAuthClientProvider = {
+      redirectUrl: callbackUrl,
+      clientMetadata: {
+        client_name: 'Claude-style client',
+        redirect_uris: [callbackUrl],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      },
+      clientInformation: () => saved.client,
+      saveClientInformation: (c) => {
+        saved.client = c;
+      },
+      tokens: () => saved.tokens,
+      saveTokens: (t) => {
+        saved.tokens = t;
+      },
+      redirectToAuthorization: (url) => {
+        saved.authUrl = url;
+      },
+      saveCodeVerifier: (v) => {
+        saved.verifier = v;
+      },
+      codeVerifier: () => saved.verifier!,
+    };
+    const first = new StreamableHTTPClientTransport(new URL(connectorUrl), { authProvider: provider });
+    await expect(
+      new Client({ name: 'claude-style', version: '1.0.0' }).connect(first),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
+    await page.goto(saved.authUrl!.toString());
+    await page.getByRole('heading', { name: 'Connect Claude-style client to Switchboard?' }).waitFor();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.toString().startsWith(callbackUrl));
+    await first.finishAuth(received.at(-1)!.searchParams.get('code')!);
+    const client = new Client({ name: 'claude-style', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(connectorUrl), { authProvider: provider }),
+    );
+    const answer = await client.callTool({
+      name: 'everything__echo',
+      arguments: { message: 'hello, Claude' },
+    });
+    expect(answer.content).toEqual([{ type: 'text', text: 'Echo: hello, Claude' }]);
+    await client.close();
+    await page.context().close();
   });
 
   it('is approved on the consent page, listed under connected apps, and revoked there', async () => {
