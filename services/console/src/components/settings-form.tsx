@@ -57,8 +57,33 @@ export function SettingField({ setting: s, value, onChange, error, secretSetAt }
   const id = useId();
   const hint = `${id}-hint`;
   const err = `${id}-error`;
-  const described =
-    [s.description || s.secret ? hint : '', error ? err : ''].filter(Boolean).join(' ') || undefined;
+  const secretNote = !s.secret
+    ? ''
+    : secretSetAt
+      ? `Saved ${new Date(secretSetAt).toLocaleString()}; never shown again. Leave empty to keep it.`
+      : 'Stored encrypted; never shown again after you save.';
+  const hintText = [
+    s.description && secretNote && !/[.!?]$/.test(s.description) ? `${s.description}.` : s.description,
+    secretNote,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const described = [hintText ? hint : '', error ? err : ''].filter(Boolean).join(' ') || undefined;
+  // Under the control: what it is for, then what is wrong with it.
+  const notes = (
+    <>
+      {hintText ? (
+        <p id={hint} className="hint">
+          {hintText}
+        </p>
+      ) : null}
+      {error ? (
+        <p id={err} className="field-error">
+          {error}
+        </p>
+      ) : null}
+    </>
+  );
   const common = {
     id,
     name: s.name,
@@ -83,16 +108,7 @@ export function SettingField({ setting: s, value, onChange, error, secretSetAt }
           onChange={(e) => onChange(e.target.checked)}
         />
         {label}
-        {s.description ? (
-          <p id={hint} className="hint">
-            {s.description}
-          </p>
-        ) : null}
-        {error ? (
-          <p id={err} className="field-error">
-            {error}
-          </p>
-        ) : null}
+        {notes}
       </div>
     );
   }
@@ -116,7 +132,7 @@ export function SettingField({ setting: s, value, onChange, error, secretSetAt }
     input = (
       <input
         {...common}
-        type={s.secret ? 'password' : s.type === 'number' ? 'text' : 'text'}
+        type={s.secret ? 'password' : 'text'}
         inputMode={s.type === 'number' ? 'decimal' : undefined}
         autoComplete={s.secret ? 'new-password' : 'off'}
         required={s.required && !secretSetAt}
@@ -130,22 +146,7 @@ export function SettingField({ setting: s, value, onChange, error, secretSetAt }
     <div className="field">
       {label}
       {input}
-      {s.description || s.secret ? (
-        <p id={hint} className="hint">
-          {s.description}
-          {s.description && s.secret && !/[.!?]$/.test(s.description) ? '.' : ''}
-          {s.secret
-            ? secretSetAt
-              ? ` Saved ${new Date(secretSetAt).toLocaleString()}; never shown again. Leave empty to keep it.`
-              : ' Stored encrypted; never shown again after you save.'
-            : ''}
-        </p>
-      ) : null}
-      {error ? (
-        <p id={err} className="field-error">
-          {error}
-        </p>
-      ) : null}
+      {notes}
     </div>
   );
 }

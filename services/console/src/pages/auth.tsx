@@ -9,6 +9,22 @@ import { authMessage, supabase } from '../lib/supabase.ts';
 const safeNext = (next: string | null) =>
   next?.startsWith('/') && !next.startsWith('//') ? next : '/servers';
 
+function EmailField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor="email">Email</label>
+      <input
+        id="email"
+        type="email"
+        autoComplete="email"
+        required
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </div>
+  );
+}
+
 function EmailPassword(props: {
   title: string;
   submitLabel: string;
@@ -35,17 +51,7 @@ function EmailPassword(props: {
           setBusy(false);
         }}
       >
-        <div className="field">
-          <label htmlFor="email">Email</label>
-          <input
-            id="email"
-            type="email"
-            autoComplete="email"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-          />
-        </div>
+        <EmailField value={email} onChange={setEmail} />
         <div className="field">
           <label htmlFor="password">Password</label>
           <input
@@ -148,17 +154,7 @@ export function ResetPassword() {
             else setSent(true);
           }}
         >
-          <div className="field">
-            <label htmlFor="email">Email</label>
-            <input
-              id="email"
-              type="email"
-              autoComplete="email"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          </div>
+          <EmailField value={email} onChange={setEmail} />
           {error ? <Problem error={new Error(error)} /> : null}
           <button type="submit">Send reset link</button>
         </form>
