@@ -16,8 +16,8 @@ beforeAll(async () => {
   bob = (await h.signUp()).access_token;
   await h.db.owner.query(
     `insert into public.usage_daily (user_id, server_slug, day, tool_calls) values
-       ($1, 'everything', (now() at time zone 'UTC')::date, 3), ($1, 'github', (now() at time zone 'UTC')::date, 2),
-       ($1, 'everything', (now() at time zone 'UTC')::date - 40, 9)`,
+       ($1, 'everything', current_date, 3), ($1, 'github', current_date, 2),
+       ($1, 'everything', current_date - 40, 9)`,
     [a.user.id],
   );
 });

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { asCaller } from '../api/as-caller.ts';
 import { type ApiSpec, routeDefiner } from '../api/openapi.ts';
 import { usageQuery } from '../api/schemas.ts';
+import { sql } from '../api/sql-errors.ts';
 import { parse } from '../api/validate.ts';
+import { principalOf } from '../auth/principal.ts';
 import type { GatewayDeps } from '../deps.ts';
 
 const plan = z.object({
@@ -48,33 +50,36 @@ export function usageRouter(deps: Pick<GatewayDeps, 'pool'>, spec: ApiSpec): Rou
       method: 'get',
       path: '/usage',
       access: 'user',
-      summary: 'Your tool calls per day and server over the last `days` days (UTC), and your plan',
+      summary:
+        'Your tool calls per day and server over the last `days` days, and your plan with today’s count against it',
       query: usageQuery,
       response: { status: 200, schema: usage, description: 'Your plan and your usage, oldest day first' },
     },
     async (req, res) => {
       const q = parse(usageQuery, req.query, 'query');
+      const userId = principalOf(res).userId;
+      // The plan and today's count exactly as the limits enforce them (one function decides both).
+      const { rows: limits } = await sql(() =>
+        pool.query<{ plan_id: string; used_today: string }>(
+          'select plan_id, used_today from switchboard.limits_for($1)',
+          [userId],
+        ),
+      );
       const body = await asCaller(pool, res, async (c) => {
-        const plans = await c.query(
-          `select p.id, p.title, p.requests_per_minute, p.daily_tool_calls, p.is_default
-           from public.plans p
-           where p.id = coalesce((select up.plan_id from public.user_plans up where up.user_id = auth.uid()),
-                                 (select d.id from public.plans d where d.is_default))`,
+        const plan = await c.query(
+          'select id, title, requests_per_minute, daily_tool_calls, is_default from public.plans where id = $1',
+          [limits[0]?.plan_id],
         );
         const days = await c.query(
           `select to_char(day, 'YYYY-MM-DD') as day, server_slug as server, tool_calls::int as tool_calls
            from public.usage_daily
-           where user_id = auth.uid() and day > (now() at time zone 'UTC')::date - $1::int
+           where user_id = auth.uid() and day > current_date - $1::int
            order by day, server_slug`,
           [q.days],
         );
-        return { plan: plans.rows[0], days: days.rows };
+        return { plan: plan.rows[0], days: days.rows };
       });
-      const today = new Date().toISOString().slice(0, 10);
-      const usedToday = body.days
-        .filter((d: { day: string }) => d.day === today)
-        .reduce((n: number, d: { tool_calls: number }) => n + d.tool_calls, 0);
-      res.json({ plan: body.plan, today: usedToday, days: body.days });
+      res.json({ plan: body.plan, today: Number(limits[0]?.used_today ?? 0), days: body.days });
     },
   );
   return router;
