@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
+import { Field } from '../components/field.tsx';
 import { useTitle } from '../components/layout.tsx';
 import { initialValues, type Setting, SettingsFields } from '../components/settings-form.tsx';
 import { Empty, Loading, Problem } from '../components/ui.tsx';
@@ -122,29 +123,6 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
   const parsedSchema = json('Settings', schema);
   const preview = Array.isArray(parsedSchema.value) ? (parsedSchema.value as Setting[]) : undefined;
   const [previewValues, setPreviewValues] = useState<Record<string, string | boolean>>({});
-  const field = (name: string, label: string, input: React.ReactNode, hint?: string) => (
-    <div className="field">
-      <label htmlFor={`entry-${name}`}>{label}</label>
-      {input}
-      {hint ? (
-        <p id={`entry-${name}-hint`} className="hint">
-          {hint}
-        </p>
-      ) : null}
-      {errors[name] ? (
-        <p id={`entry-${name}-error`} className="field-error">
-          {errors[name]}
-        </p>
-      ) : null}
-    </div>
-  );
-  const aria = (name: string) => ({
-    id: `entry-${name}`,
-    'aria-invalid': errors[name] ? true : undefined,
-    'aria-describedby': [`entry-${name}-hint`, errors[name] ? `entry-${name}-error` : '']
-      .filter(Boolean)
-      .join(' '),
-  });
   return (
     <section>
       <p>
@@ -180,78 +158,76 @@ function EntryForm({ entry }: { entry: CatalogEntry | undefined }) {
           });
         }}
       >
-        {field(
-          'slug',
-          'Slug',
-          <input
-            {...aria('slug')}
-            value={slug}
-            readOnly={Boolean(entry)}
-            onChange={(e) => setSlug(e.target.value)}
-          />,
-          entry ? 'The slug of an existing entry does not change.' : 'How installations and URLs name it.',
-        )}
-        {field(
-          'title',
-          'Title',
-          <input {...aria('title')} value={title} onChange={(e) => setTitle(e.target.value)} />,
-        )}
-        {field(
-          'description',
-          'Description',
-          <textarea
-            {...aria('description')}
-            rows={3}
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-          />,
-        )}
-        {field(
-          'kind',
-          'Kind',
-          <select
-            {...aria('kind')}
-            value={kind}
-            onChange={(e) => {
-              setKind(e.target.value);
-              if (!entry) setSpec(JSON.stringify(EXAMPLE_SPEC[e.target.value] ?? {}, null, 2));
-            }}
-          >
-            {KINDS.map((k) => (
-              <option key={k}>{k}</option>
-            ))}
-          </select>,
-        )}
-        {field(
-          'spec',
-          'Spec (JSON)',
-          <textarea
-            {...aria('spec')}
-            rows={8}
-            className="code"
-            value={spec}
-            onChange={(e) => setSpec(e.target.value)}
-          />,
-          'How to run it; values may use {{settings.NAME}} and {{secrets.NAME}}.',
-        )}
-        {field(
-          'config_schema',
-          'Settings (JSON)',
-          <textarea
-            {...aria('config_schema')}
-            rows={8}
-            className="code"
-            value={schema}
-            onChange={(e) => setSchema(e.target.value)}
-          />,
-          'A list of {name, type: string|number|boolean|enum, description?, required?, secret?, default?, values?}.',
-        )}
-        {field(
-          'tags',
-          'Tags',
-          <input {...aria('tags')} value={tags} onChange={(e) => setTags(e.target.value)} />,
-          'Separated by commas.',
-        )}
+        <Field
+          label="Slug"
+          hint={
+            entry ? 'The slug of an existing entry does not change.' : 'How installations and URLs name it.'
+          }
+          error={errors.slug}
+        >
+          {(c) => (
+            <input {...c} value={slug} readOnly={Boolean(entry)} onChange={(e) => setSlug(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Title" error={errors.title}>
+          {(c) => <input {...c} value={title} onChange={(e) => setTitle(e.target.value)} />}
+        </Field>
+        <Field label="Description" error={errors.description}>
+          {(c) => (
+            <textarea {...c} rows={3} value={description} onChange={(e) => setDescription(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Kind" error={errors.kind}>
+          {(c) => (
+            <select
+              {...c}
+              value={kind}
+              onChange={(e) => {
+                setKind(e.target.value);
+                if (!entry) setSpec(JSON.stringify(EXAMPLE_SPEC[e.target.value] ?? {}, null, 2));
+              }}
+            >
+              {KINDS.map((k) => (
+                <option key={k}>{k}</option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field
+          label="Spec (JSON)"
+          hint={'How to run it; values may use {{settings.NAME}} and {{secrets.NAME}}.'}
+          error={errors.spec}
+        >
+          {(c) => (
+            <textarea
+              {...c}
+              rows={8}
+              className="code"
+              value={spec}
+              onChange={(e) => setSpec(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field
+          label="Settings (JSON)"
+          hint={
+            'A list of {name, type: string|number|boolean|enum, description?, required?, secret?, default?, values?}.'
+          }
+          error={errors.config_schema}
+        >
+          {(c) => (
+            <textarea
+              {...c}
+              rows={8}
+              className="code"
+              value={schema}
+              onChange={(e) => setSchema(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Tags" hint="Separated by commas." error={errors.tags}>
+          {(c) => <input {...c} value={tags} onChange={(e) => setTags(e.target.value)} />}
+        </Field>
         <Problem error={error} title="Not saved" />
         <button type="submit" disabled={busy}>
           {busy ? 'Saving…' : 'Save entry'}

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Field } from '../components/field.tsx';
 import { useTitle } from '../components/layout.tsx';
 import {
   initialValues,
@@ -171,34 +172,21 @@ function ConnectForm({ entry }: { entry: CatalogEntry }) {
       }}
     >
       <h2>Connect {entry.title}</h2>
-      <div className="field">
-        <label htmlFor="install-slug">Name in your endpoint</label>
-        <input
-          id="install-slug"
-          value={slug}
-          onChange={(e) => setSlug(e.target.value)}
-          aria-invalid={errors.slug ? true : undefined}
-          aria-describedby="install-slug-hint"
-        />
-        <p id="install-slug-hint" className="hint">
-          Its tools appear as <code>{slug || '…'}__tool</code> at /mcp, and alone at /mcp/{slug || '…'}.
-        </p>
-        {errors.slug ? <p className="field-error">{errors.slug}</p> : null}
-      </div>
+      <Field
+        label="Name in your endpoint"
+        error={errors.slug}
+        hint={
+          <>
+            Its tools appear as <code>{slug || '…'}__tool</code> at /mcp, and alone at /mcp/{slug || '…'}.
+          </>
+        }
+      >
+        {(c) => <input {...c} value={slug} onChange={(e) => setSlug(e.target.value)} />}
+      </Field>
       <SettingsFields schema={entry.config_schema} values={values} onChange={setValues} errors={errors} />
-      <div className="field">
-        <label htmlFor="install-tags">Tags</label>
-        <input
-          id="install-tags"
-          value={tags}
-          onChange={(e) => setTags(e.target.value)}
-          aria-describedby="install-tags-hint"
-        />
-        <p id="install-tags-hint" className="hint">
-          Optional, separated by commas.
-        </p>
-        {errors.tags ? <p className="field-error">{errors.tags}</p> : null}
-      </div>
+      <Field label="Tags" hint="Optional, separated by commas." error={errors.tags}>
+        {(c) => <input {...c} value={tags} onChange={(e) => setTags(e.target.value)} />}
+      </Field>
       <Problem error={error} title="Not connected" />
       <button type="submit" disabled={busy}>
         {busy ? 'Connecting…' : 'Connect'}

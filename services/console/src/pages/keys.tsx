@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Field } from '../components/field.tsx';
 import { useTitle } from '../components/layout.tsx';
 import { Empty, formatTime, Loading, Problem, Snippet } from '../components/ui.tsx';
 import { api } from '../lib/api.ts';
@@ -138,37 +139,16 @@ function CreateKey({
       }}
     >
       <h2>New key</h2>
-      <div className="field">
-        <label htmlFor="key-name">Name</label>
-        <input
-          id="key-name"
-          value={name}
-          maxLength={100}
-          onChange={(e) => setName(e.target.value)}
-          aria-invalid={errors.name ? true : undefined}
-          aria-describedby={errors.name ? 'key-name-error' : undefined}
-        />
-        {errors.name ? (
-          <p id="key-name-error" className="field-error">
-            {errors.name}
-          </p>
-        ) : null}
-      </div>
-      <div className="field">
-        <label htmlFor="key-expires">Expires on</label>
-        <input
-          id="key-expires"
-          type="date"
-          value={expires}
-          onChange={(e) => setExpires(e.target.value)}
-          aria-describedby="key-expires-hint"
-          aria-invalid={errors.expires_at ? true : undefined}
-        />
-        <p id="key-expires-hint" className="hint">
-          Optional; without it the key lasts until you revoke it.
-        </p>
-        {errors.expires_at ? <p className="field-error">{errors.expires_at}</p> : null}
-      </div>
+      <Field label="Name" error={errors.name}>
+        {(c) => <input {...c} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />}
+      </Field>
+      <Field
+        label="Expires on"
+        hint="Optional; without it the key lasts until you revoke it."
+        error={errors.expires_at}
+      >
+        {(c) => <input {...c} type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />}
+      </Field>
       <fieldset>
         <legend>Servers it reaches</legend>
         <p className="hint">None ticked: all of them, now and later.</p>

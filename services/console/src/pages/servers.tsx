@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
+import { Field } from '../components/field.tsx';
 import { useTitle } from '../components/layout.tsx';
 import { initialValues, localErrors, SettingsFields, toPayload } from '../components/settings-form.tsx';
 import { Empty, formatTime, Loading, Notice, Problem, StatusBadge } from '../components/ui.tsx';
@@ -228,11 +229,9 @@ function Settings({
         errors={errors}
         secretsSet={secretsSet}
       />
-      <div className="field">
-        <label htmlFor="tags">Tags</label>
-        <input id="tags" value={tags} onChange={(e) => setTags(e.target.value)} />
-        {errors.tags ? <p className="field-error">{errors.tags}</p> : null}
-      </div>
+      <Field label="Tags" hint="Separated by commas." error={errors.tags}>
+        {(c) => <input {...c} value={tags} onChange={(e) => setTags(e.target.value)} />}
+      </Field>
       <Problem error={error} title="Not saved" />
       {saved ? <Notice>Saved.</Notice> : null}
       <button type="submit" disabled={busy}>
