@@ -74,6 +74,7 @@ export const SWITCHBOARD_SECURITY_ALLOWLIST: SecurityLintAllowlist = {
     'switchboard.validate_remote_spec',
     'switchboard.validate_openapi_spec',
     'switchboard.validate_graphql_spec',
+    'switchboard.validate_oauth_spec',
   ],
 };
 

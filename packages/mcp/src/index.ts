@@ -4,3 +4,4 @@ export * from './oauth-resources.ts';
 export * from './rendezvous.ts';
 export * from './runtime-kinds.ts';
 export * from './session-ids.ts';
+export * from './upstream-oauth.ts';

@@ -13,10 +13,10 @@ export const RUNTIME_KINDS = {
     userMayCreate: false,
   },
   /** A remote MCP server (Streamable HTTP, or the legacy SSE transport). */
-  remote: { fields: ['url', 'headers', 'timeout_ms'], userMayCreate: true },
+  remote: { fields: ['url', 'headers', 'oauth', 'timeout_ms'], userMayCreate: true },
   /** A REST API described by an OpenAPI 3.0/3.1 (or Swagger 2.0) document: each operation a tool. */
   openapi: {
-    fields: ['document', 'document_url', 'base_url', 'auth', 'operations', 'timeout_ms'],
+    fields: ['document', 'document_url', 'base_url', 'auth', 'oauth', 'operations', 'timeout_ms'],
     userMayCreate: true,
   },
   /** A GraphQL endpoint: each query and mutation field (or each operation the user names) a tool. */

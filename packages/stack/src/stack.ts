@@ -158,6 +158,7 @@ export async function startStack(env: StackEnv, logger: Logger): Promise<Running
         SWITCHBOARD_INTERNAL_SECRET: internalSecret,
         SWITCHBOARD_WORKER_URLS: workerUrls.join(','),
         SWITCHBOARD_AUTH_URL: authUrl,
+        SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: String(env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS),
         SUPABASE_ANON_KEY: anonKey,
         // Tokens name the public URL as issuer; the keys are fetched from local auth directly.
         SUPABASE_JWKS_URL: `${authUrl}/.well-known/jwks.json`,

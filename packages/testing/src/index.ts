@@ -7,6 +7,8 @@ export * from './database.ts';
 export * from './elasticsearch-standin.ts';
 export * from './https-server.ts';
 export * from './npm-start.ts';
+export * from './oauth-browser.ts';
+export * from './oauth-service.ts';
 export * from './pgbouncer.ts';
 export * from './processes.ts';
 export * from './users.ts';

@@ -7,7 +7,7 @@ import { type OAuthClientProvider, UnauthorizedError } from '@modelcontextprotoc
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { waitFor } from '@switchboard/testing';
+import { type OAuthService, startOAuthService, waitFor } from '@switchboard/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,11 +28,18 @@ import {
 const XSS = '<img src=x onerror="window.__xss=1">';
 let s: ConsoleStack;
 
+let oauthService: OAuthService;
+
 beforeAll(async () => {
-  s = await startConsoleStack();
+  // The OAuth service a user connects their account at runs on loopback, like the test's other servers.
+  [s, oauthService] = await Promise.all([
+    startConsoleStack({ SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true' }),
+    startOAuthService({ accessTokenTtlSeconds: 3600 }),
+  ]);
 });
 afterAll(async () => {
   await s?.close();
+  await oauthService?.close();
 });
 
 const fieldError = (page: Page, text: string | RegExp) =>
@@ -467,5 +474,42 @@ describe('an MCP client asking for access', () => {
     await page.getByRole('button', { name: `Revoke Agent ${XSS}` }).click();
     await page.getByText('No apps connected').waitFor();
     await page.context().close();
+  });
+});
+
+describe('an account at an OAuth service', () => {
+  it('is connected from the server page, and reconnected after the service revoked it', async () => {
+    const { page } = await signUp(s);
+    // A remote MCP server of their own, added through the API with the page's session.
+    const status = await page.evaluate(async (url) => {
+      const key = Object.keys(localStorage).find((k) => k.endsWith('-auth-token'))!;
+      const token = JSON.parse(localStorage.getItem(key)!).access_token as string;
+      const res = await fetch('/api/v1/installations', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ slug: 'notes', spec: { kind: 'remote', url } }),
+      });
+      return res.status;
+    }, oauthService.mcpUrl);
+    expect(status).toBe(201);
+
+    await page.goto(`${s.url}/servers/notes`);
+    await page.getByText('This server signs in with your account at the service').waitFor();
+    await page.getByRole('button', { name: 'Connect account' }).click();
+    // Off to the service's sign-in (it consents at once here) and back to the console.
+    await page.waitForURL(`${s.url}/servers/notes?connected=1`);
+    await page.getByRole('status').filter({ hasText: 'Connected. Calls now use your account.' }).waitFor();
+    await page.getByRole('link', { name: 'whoami' }).waitFor();
+    await shot(page, 'server-connected');
+
+    await oauthService.revokeAll();
+    await page.getByRole('button', { name: 'Check now' }).click();
+    await page.getByText('The service no longer accepts this connection').waitFor();
+    await page.getByRole('button', { name: 'Reconnect' }).waitFor();
+    expect(await a11yProblems(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Reconnect' }).click();
+    await page.waitForURL(`${s.url}/servers/notes?connected=1`);
+    await page.getByRole('status').filter({ hasText: 'Connected.' }).waitFor();
+    await page.close();
   });
 });

@@ -8,11 +8,28 @@ import type { GatewayDeps } from './deps.ts';
 import { healthRouter } from './health/routes.ts';
 import { homeRouter } from './home/routes.ts';
 import { mcpRouter } from './mcp/routes.ts';
+import { UpstreamConnections } from './upstream/connections.ts';
+import { upstreamPublicRouter } from './upstream/routes.ts';
 
 /** The gateway's HTTP app. No side effects: tests build it directly with their own dependencies. */
 export function createApp(deps: GatewayDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
   app.use(healthRouter(deps));
+  const upstream = new UpstreamConnections({
+    pool: deps.pool,
+    audit: deps.audit,
+    logger: deps.logger,
+    publicUrl: deps.env.SWITCHBOARD_PUBLIC_URL,
+    clientMetadataUrl: deps.env.SWITCHBOARD_OAUTH_CLIENT_METADATA_URL,
+    allowPrivateNetworks: deps.env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,
+  });
+  app.use(
+    upstreamPublicRouter(
+      upstream,
+      deps.env.SWITCHBOARD_PUBLIC_URL,
+      deps.env.SWITCHBOARD_OAUTH_CLIENT_METADATA_URL,
+    ),
+  );
   const webConsole = consoleRouter({
     publicUrl: deps.env.SWITCHBOARD_PUBLIC_URL,
     supabaseUrl: deps.env.SUPABASE_URL,
@@ -33,7 +50,7 @@ export function createApp(deps: GatewayDeps): Express {
     );
     app.use('/auth/v1', auth);
   }
-  app.use('/api/v1', apiRouter(deps));
+  app.use('/api/v1', apiRouter(deps, upstream));
   app.use(mcpRouter(deps));
   return finishApp(app);
 }

@@ -45,6 +45,17 @@ export const gatewayEnvSchema = z
      * it (an npm install on first use) and listing its tools. Match the workers' call timeout.
      */
     GATEWAY_CHECK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(60),
+    /**
+     * Upstream sign-in (discovery, registration, tokens) may reach private and loopback addresses. The
+     * workers have the same switch for calls; set both alike.
+     */
+    SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
+    /**
+     * Switchboard's Client ID Metadata Document, where services that support them fetch it: an https
+     * URL. Defaults to `<public url>/oauth/client-metadata.json` when the public URL is https; unset on
+     * plain http (services then get dynamic registration).
+     */
+    SWITCHBOARD_OAUTH_CLIENT_METADATA_URL: envFields.url().optional(),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),
     /** Audit events are logged (for Elasticsearch) at this level, whatever LOG_LEVEL says. */
@@ -59,6 +70,9 @@ export const gatewayEnvSchema = z
       ...env,
       SWITCHBOARD_PUBLIC_URL: publicUrl,
       SUPABASE_URL: (env.SUPABASE_URL ?? publicUrl).replace(/\/$/, ''),
+      SWITCHBOARD_OAUTH_CLIENT_METADATA_URL:
+        env.SWITCHBOARD_OAUTH_CLIENT_METADATA_URL ??
+        (publicUrl.startsWith('https:') ? `${publicUrl}/oauth/client-metadata.json` : undefined),
     };
   });
 

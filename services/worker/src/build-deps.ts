@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditWriter, ChangeListener, createPool } from '@switchboard/db';
-import { InternalTokens, SessionIds } from '@switchboard/mcp';
+import { InternalTokens, SessionIds, withDeadline } from '@switchboard/mcp';
 import { createLogger, type Registry, type SecretMasker } from '@switchboard/observability';
+import { guardedFetch } from '@switchboard/runtime';
 import type { Logger } from 'pino';
 import { HealthReporter } from './backends/health-reporter.ts';
 import { RUNTIMES, type RuntimeDeps, startBackend } from './backends/kinds.ts';
@@ -17,6 +18,7 @@ import type { WorkerEnv } from './env.ts';
 import { WorkerMetrics } from './metrics.ts';
 import type { ToolCallObserver } from './sessions/call-observer.ts';
 import { SessionHost } from './sessions/session-host.ts';
+import { UpstreamTokens } from './upstream/upstream-tokens.ts';
 
 /** The repository root: MCP server packages installed there (devDependencies) count as preinstalled. */
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -62,6 +64,17 @@ export function buildWorkerDeps(
     metrics.sandbox.set({ state: s.status.available ? s.status.mode : 'unavailable' }, 1);
     return s;
   });
+  const upstream = new UpstreamTokens({
+    pool,
+    masker,
+    logger,
+    listener: changes,
+    fetch: withDeadline(guardedFetch(env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS)),
+    ttlMillis: env.WORKER_CREDENTIAL_TTL_SECONDS * 1000,
+    publicUrl: env.SWITCHBOARD_PUBLIC_URL?.replace(/\/$/, ''),
+    record: (event) => audit.record(event),
+    onRefresh: (outcome) => metrics.upstreamRefreshes.inc({ outcome }),
+  });
   const runtimeDeps: RuntimeDeps = {
     packages,
     sandbox,
@@ -72,6 +85,7 @@ export function buildWorkerDeps(
     connectTimeoutMillis: 30_000,
     callTimeoutMillis: env.WORKER_CALL_TIMEOUT_SECONDS * 1000,
     maxResponseBytes: env.WORKER_MAX_RESPONSE_BYTES,
+    upstream,
     onSpawn: () => metrics.spawns.inc(),
   };
   const health = new HealthReporter(pool, logger);

@@ -45,6 +45,8 @@ export const workerEnvSchema = z
     /** Default deadline of a call, unless the catalog entry sets spec.timeout_ms. */
     WORKER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     /** How long resolved credentials are kept (at most 30 s; NOTIFY drops them sooner). */
+    /** The gateway's public URL: errors asking a user to connect an account name the console page. */
+    SWITCHBOARD_PUBLIC_URL: envFields.url().optional(),
     WORKER_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(0).max(30).default(30),
     /** Largest response an openapi tool reads from an upstream API. */
     WORKER_MAX_RESPONSE_BYTES: z.coerce

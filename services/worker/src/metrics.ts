@@ -11,6 +11,8 @@ export class WorkerMetrics {
   readonly evictions: Counter<'reason'>;
   readonly installs: Counter<'outcome'>;
   readonly credentialResolutions: Counter<'outcome'>;
+  /** Upstream token refreshes: `refreshed` here, `joined` another worker's, `dead` grant, `failed`. */
+  readonly upstreamRefreshes: Counter<'outcome'>;
   readonly stdioProcesses: Gauge;
   readonly backends: Gauge;
   readonly sessions: Gauge;
@@ -84,6 +86,12 @@ export class WorkerMetrics {
     this.credentialResolutions = new Counter({
       name: 'switchboard_credential_resolutions_total',
       help: 'Credential look-ups by outcome (hit = cache, miss = database, error)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.upstreamRefreshes = new Counter({
+      name: 'switchboard_upstream_token_refreshes_total',
+      help: 'Upstream OAuth token refreshes by outcome (refreshed, joined another worker, dead grant, failed)',
       labelNames: ['outcome'],
       registers,
     });

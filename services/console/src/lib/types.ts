@@ -24,6 +24,12 @@ export interface Installation {
     error?: { code: string; message: string };
     checked_at?: string;
   };
+  /** The user's sign-in at the service (upstream OAuth); null when it takes secrets instead. */
+  connection: {
+    state: 'connected' | 'needs_auth' | 'not_connected';
+    scopes?: string;
+    connected_at?: string;
+  } | null;
   enabled: boolean;
   settings: Record<string, unknown>;
   tags: string[];

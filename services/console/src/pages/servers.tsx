@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
+import { ConnectionPanel } from '../components/connection-panel.tsx';
 import { Field } from '../components/field.tsx';
 import { useTitle } from '../components/layout.tsx';
 import { initialValues, localErrors, SettingsFields, toPayload } from '../components/settings-form.tsx';
@@ -71,6 +72,7 @@ export function ServerDetail() {
   }, [slug]);
   const secrets = useLoad(() => api<{ name: string; updated_at: string }[]>(`${path(slug)}/secrets`), [slug]);
   const [check, setCheck] = useState<CheckResult | 'running'>();
+  const [justConnected] = useState(() => params.get('connected') === '1');
   const runCheck = async () => {
     setCheck('running');
     try {
@@ -83,7 +85,7 @@ export function ServerDetail() {
   // Right after connecting: start it and list its tools, so the person knows it works.
   // biome-ignore lint/correctness/useExhaustiveDependencies: once per arrival with ?check=1
   useEffect(() => {
-    if (params.get('check') === '1') {
+    if (params.get('check') === '1' || params.get('connected') === '1') {
       setParams({}, { replace: true });
       void runCheck();
     }
@@ -114,6 +116,7 @@ export function ServerDetail() {
         </span>
       </p>
       {i.status.error ? <Problem error={new Error(i.status.error.message)} title="Last problem" /> : null}
+      <ConnectionPanel inst={i} justConnected={justConnected} onChanged={inst.reload} />
       <section aria-labelledby="check-heading" className="panel">
         <h2 id="check-heading">Live check</h2>
         <p className="muted">Starts the server with your settings and lists its tools.</p>

@@ -9,12 +9,14 @@ import type { GatewayDeps } from '../deps.ts';
 import { installationsRouter } from '../installations/routes.ts';
 import { keysRouter } from '../keys/routes.ts';
 import { operatorsRouter } from '../operators/routes.ts';
+import type { UpstreamConnections } from '../upstream/connections.ts';
+import { upstreamApiRouter } from '../upstream/routes.ts';
 import { usageRouter } from '../usage/routes.ts';
 import { ApiSpec } from './openapi.ts';
 import { me } from './schemas.ts';
 
 /** `/api/v1`: the REST API. JSON bodies up to 1 MiB; everything but the OpenAPI document needs a caller. */
-export function apiRouter(deps: GatewayDeps): Router {
+export function apiRouter(deps: GatewayDeps, upstream: UpstreamConnections): Router {
   const router = Router();
   const spec = new ApiSpec();
 
@@ -53,6 +55,7 @@ export function apiRouter(deps: GatewayDeps): Router {
 
   router.use(catalogRouter(deps, spec));
   router.use(installationsRouter(deps, spec));
+  router.use(upstreamApiRouter(upstream, deps.env.SWITCHBOARD_PUBLIC_URL, spec));
   router.use(keysRouter(deps, spec));
   router.use(auditRouter(deps, spec));
   router.use(usageRouter(deps, spec));

@@ -112,6 +112,15 @@ export const installation = z.object({
   config_schema: z.array(z.record(z.string(), z.unknown())).nullable(),
   tools: toolFilters,
   status: installationStatus,
+  /** Upstream OAuth: the user's sign-in at the service; null when the server takes secrets instead. */
+  connection: z
+    .object({
+      state: z.enum(['connected', 'needs_auth', 'not_connected']),
+      scopes: z.string().optional(),
+      expires_at: z.string().optional(),
+      connected_at: z.string().optional(),
+    })
+    .nullable(),
   enabled: z.boolean(),
   settings: z.record(z.string(), z.unknown()),
   tags: z.array(z.string()),

@@ -14,6 +14,8 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '23505': 'conflict',
   '23503': 'conflict',
   '42501': 'forbidden',
+  // program_limit_exceeded: a per-user cap in a function (pending upstream sign-ins).
+  '54000': 'rate_limited',
 };
 
 /**

@@ -274,7 +274,7 @@ describe('creating a server of your own', () => {
     [
       'an unknown field',
       { kind: 'remote', url: 'https://example.com/mcp', command: 'rm -rf /' },
-      /command: is not a field of a remote server \(allowed: url, headers, timeout_ms\)/,
+      /command: is not a field of a remote server \(allowed: url, headers, oauth, timeout_ms\)/,
     ],
     [
       'a stdio server',

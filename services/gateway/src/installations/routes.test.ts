@@ -373,6 +373,8 @@ describe('the catalog and the audit trail', () => {
         '/api/v1/installations/check',
         '/api/v1/installations/{slug}',
         '/api/v1/installations/{slug}/check',
+        '/api/v1/installations/{slug}/connect',
+        '/api/v1/installations/{slug}/connection',
         '/api/v1/installations/{slug}/secrets',
         '/api/v1/installations/{slug}/secrets/{name}',
         '/api/v1/keys',

@@ -56,7 +56,8 @@ export function installationsRouter(
       const body = createBody(req.body);
       if ('spec' in body && req.query.check !== 'false') {
         const result = await checkDraft(req, res, body);
-        if (!result.ok)
+        // A server that answers but wants the user's account connected is saved: connecting comes next.
+        if (!result.ok && result.error?.code !== 'needs_auth')
           throw new DomainError(
             'check_failed',
             `the server did not pass its live check, so nothing was saved: ${result.error?.message ?? 'unknown error'}`,

@@ -16,6 +16,16 @@ export interface InstallationJson {
     failing_since?: string;
     checked_at?: string;
   };
+  /**
+   * The user's sign-in at the service (upstream OAuth); null for servers that take their credentials
+   * from the installation's secrets instead.
+   */
+  connection: {
+    state: 'connected' | 'needs_auth' | 'not_connected';
+    scopes?: string;
+    expires_at?: string;
+    connected_at?: string;
+  } | null;
   enabled: boolean;
   settings: Record<string, unknown>;
   tags: string[];
@@ -38,12 +48,24 @@ export interface InstallationDraft {
 
 const SELECT = `select i.id, i.slug, s.slug as server, coalesce(i.kind, s.kind) as kind, i.spec, i.config_schema,
     i.tools, i.enabled, i.settings, i.tags, i.created_at, i.updated_at,
-    h.status as health, h.error_code, h.error, h.failing_since, h.checked_at
+    h.status as health, h.error_code, h.error, h.failing_since, h.checked_at,
+    u.status as conn_state, u.scopes as conn_scopes, u.expires_at as conn_expires_at, u.connected_at as conn_connected_at,
+    -- Signs in with OAuth: the spec says so, it did before, or it is a remote server without a header of its own.
+    (coalesce(i.spec, s.spec) ? 'oauth' or u.installation_id is not null
+      or (coalesce(i.kind, s.kind) = 'remote' and not exists (
+        select 1 from jsonb_object_keys(coalesce(coalesce(i.spec, s.spec) -> 'headers', '{}')) k
+        where lower(k) = 'authorization'))) as signs_in
   from public.installations i
   left join public.servers s on s.id = i.server_id
-  left join public.installation_health h on h.installation_id = i.id`;
+  left join public.installation_health h on h.installation_id = i.id
+  left join public.upstream_connections u on u.installation_id = i.id`;
 
-type Row = Omit<InstallationJson, 'status' | 'created_at' | 'updated_at'> & {
+type Row = Omit<InstallationJson, 'status' | 'connection' | 'created_at' | 'updated_at'> & {
+  conn_state: 'connected' | 'needs_auth' | null;
+  conn_scopes: string | null;
+  conn_expires_at: Date | null;
+  conn_connected_at: Date | null;
+  signs_in: boolean;
   created_at: Date;
   updated_at: Date;
   health: 'ok' | 'failing' | 'needs_auth' | null;
@@ -53,8 +75,30 @@ type Row = Omit<InstallationJson, 'status' | 'created_at' | 'updated_at'> & {
   checked_at: Date | null;
 };
 
-const toJson = ({ health, error_code, error, failing_since, checked_at, ...r }: Row): InstallationJson => ({
+const toJson = ({
+  health,
+  error_code,
+  error,
+  failing_since,
+  checked_at,
+  conn_state,
+  conn_scopes,
+  conn_expires_at,
+  conn_connected_at,
+  signs_in,
+  ...r
+}: Row): InstallationJson => ({
   ...r,
+  connection: signs_in
+    ? {
+        state: conn_state ?? 'not_connected',
+        ...(conn_scopes ? { scopes: conn_scopes } : {}),
+        ...(conn_expires_at ? { expires_at: conn_expires_at.toISOString() } : {}),
+        ...(conn_state === 'connected' && conn_connected_at
+          ? { connected_at: conn_connected_at.toISOString() }
+          : {}),
+      }
+    : null,
   status: {
     state: health ?? 'unknown',
     ...(error_code ? { error: { code: error_code, message: error ?? '' } } : {}),

@@ -18,6 +18,7 @@ import { createApp as createWorkerApp } from '@switchboard/worker/app';
 import { buildWorkerDeps } from '@switchboard/worker/build-deps';
 import type { WorkerDeps } from '@switchboard/worker/deps';
 import { loadWorkerEnv } from '@switchboard/worker/env';
+import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { createApp } from '../app.ts';
 import { buildGatewayDeps } from '../build-deps.ts';
@@ -79,6 +80,8 @@ export interface HarnessOptions {
    * direct connection for notifications and session locks (DATABASE_DIRECT_URL), as on hosted Supabase.
    */
   pooler?: TransactionPooler;
+  /** Where every service logs (default: nowhere); a test reads it to prove what never appears there. */
+  logger?: Logger;
 }
 
 // HARNESS_LOG_LEVEL=debug shows every service's log lines when a test needs investigating.
@@ -89,6 +92,7 @@ const silent = createLogger({
 let emails = 0;
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const log = opts.logger ?? silent;
   const db = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'switchboard-harness-'));
   // The gateway's port is taken first (its URL is the token issuer), before other servers pick ports.
@@ -130,11 +134,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.authEnv,
   });
   const authPool = pool('auth');
-  const authAudit = new AuditWriter(authPool, { logger: silent, flushIntervalMillis: 100 });
+  const authAudit = new AuditWriter(authPool, { logger: log, flushIntervalMillis: 100 });
   const authUrl = await listen(
     createAuthApp({
       env: authEnv,
-      logger: silent,
+      logger: log,
       registry: createRegistry('auth', { defaults: false }),
       pool: authPool,
       keys,
@@ -152,6 +156,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ...databaseEnv('worker'),
       SWITCHBOARD_DATA_DIR: dataDir,
       SWITCHBOARD_INTERNAL_SECRET: internalSecret,
+      SWITCHBOARD_PUBLIC_URL: url,
       LOG_LEVEL: 'silent',
       AUDIT_LOG_LEVEL: 'silent',
       ...opts.workerEnv,
@@ -159,7 +164,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const boot = async (port = 0) => {
       const worker = buildWorkerDeps(
         workerEnv,
-        silent,
+        log,
         createRegistry('worker', { defaults: false }),
         new SecretMasker(),
       );
@@ -217,7 +222,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const gateways: Awaited<ReturnType<typeof buildGatewayDeps>>[] = [];
   const gatewayUrls: string[] = [];
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
-    const replica = await buildGatewayDeps(env, silent, createRegistry('gateway', { defaults: false }), {
+    const replica = await buildGatewayDeps(env, log, createRegistry('gateway', { defaults: false }), {
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
     await replica.start();

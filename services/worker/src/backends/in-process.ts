@@ -8,6 +8,7 @@ import {
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import { authRequiredError, UpstreamAuthRequired } from '../upstream/auth-required.ts';
 import { Backend } from './backend.ts';
 import { ClientError } from './client-error.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
@@ -45,7 +46,12 @@ export async function inProcessBackend(
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const tool = byName.get(req.params.name);
     if (!tool) throw new ClientError(ErrorCode.InvalidParams, `Unknown tool: ${req.params.name}`);
-    return call(tool, req.params.arguments ?? {}, extra.signal);
+    try {
+      return await call(tool, req.params.arguments ?? {}, extra.signal);
+    } catch (err) {
+      // Crosses the in-memory hop as the MCP error it becomes for the client (-32042 and its URL).
+      throw err instanceof UpstreamAuthRequired ? authRequiredError(err) : err;
+    }
   });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);

@@ -2,6 +2,7 @@ import type { RuntimeKind } from '@switchboard/mcp';
 import type { SecretMasker } from '@switchboard/observability';
 import type { Logger } from 'pino';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import type { UpstreamTokens } from '../upstream/upstream-tokens.ts';
 import type { Backend } from './backend.ts';
 import { startGraphqlBackend } from './graphql/backend.ts';
 import { startOpenApiBackend } from './openapi/backend.ts';
@@ -21,6 +22,8 @@ export interface RuntimeDeps {
   connectTimeoutMillis: number;
   callTimeoutMillis: number;
   maxResponseBytes: number;
+  /** Users' upstream OAuth tokens, for servers they connected their accounts to. */
+  upstream: UpstreamTokens;
   onSpawn?: () => void;
 }
 

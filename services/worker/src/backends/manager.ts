@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import { UpstreamAuthRequired } from '../upstream/auth-required.ts';
 import type { Backend } from './backend.ts';
 import { BackendUnavailable } from './backend-unavailable.ts';
 import { CircuitBreakers } from './circuit-breaker.ts';
@@ -165,6 +166,8 @@ export class BackendManager {
           code: err.code,
           message: err.message,
         });
+      else if (err instanceof UpstreamAuthRequired)
+        this.opts.onHealth?.(resolved, { status: 'needs_auth', code: 'needs_auth', message: err.message });
       throw err;
     }
     backend.tools = new ToolPolicy(resolved.tools);

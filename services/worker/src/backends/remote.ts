@@ -7,6 +7,9 @@ import {
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import { UpstreamAuthRequired } from '../upstream/auth-required.ts';
+import { authorizingFetch } from '../upstream/authorizing-fetch.ts';
+import type { UpstreamTokens } from '../upstream/upstream-tokens.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
 import { BackendStartError, httpFailure, networkFailure } from './start-error.ts';
@@ -15,6 +18,8 @@ import { renderRecord, templateValues } from './template.ts';
 export interface RemoteDeps {
   allowPrivateNetworks: boolean;
   connectTimeoutMillis: number;
+  /** Without it (tests of other concerns), nothing is signed in to. */
+  upstream?: UpstreamTokens | undefined;
 }
 
 /**
@@ -27,10 +32,22 @@ export async function startRemoteBackend(
   resolved: ResolvedInstallation,
   deps: RemoteDeps,
 ): Promise<Backend> {
-  const spec = resolved.server.spec as { url: string; headers?: Record<string, string> };
+  const spec = resolved.server.spec as { url: string; headers?: Record<string, string>; oauth?: object };
   const url = new URL(spec.url);
   const headers = renderRecord(spec.headers, templateValues(resolved));
-  const fetchImpl = guardedFetch(deps.allowPrivateNetworks);
+  const guarded = guardedFetch(deps.allowPrivateNetworks);
+  // A server given an Authorization header of the user's own is not signed in to with OAuth.
+  const ownAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+  const fetchImpl =
+    ownAuthorization || !deps.upstream
+      ? guarded
+      : authorizingFetch(guarded, {
+          tokens: deps.upstream,
+          userId: resolved.owner_id,
+          installationId: resolved.installation_id,
+          slug: resolved.slug,
+          optional: !spec.oauth,
+        });
 
   const streamable = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
   let first: BackendStartError;
@@ -40,6 +57,7 @@ export async function startRemoteBackend(
     return probed(new Backend(key, streamable, resolved.updated_at, () => streamable.close()), deps);
   } catch (err) {
     await streamable.close().catch(() => undefined);
+    if (err instanceof UpstreamAuthRequired) throw err;
     first = classify(err, url);
     // Only a server that answered, but not to a Streamable HTTP POST, may speak the older SSE transport.
     if (first.code !== 'http_error' && first.code !== 'not_mcp') throw first;
@@ -55,6 +73,7 @@ export async function startRemoteBackend(
     return probed(new Backend(key, legacy, resolved.updated_at, () => legacy.close()), deps);
   } catch (err) {
     await legacy.close().catch(() => undefined);
+    if (err instanceof UpstreamAuthRequired) throw err;
     const second = classify(err, url);
     if (second.code === 'unauthorized') throw second;
     throw new BackendStartError(

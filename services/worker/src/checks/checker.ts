@@ -5,6 +5,7 @@ import type { HealthReport } from '../backends/manager.ts';
 import { BackendStartError } from '../backends/start-error.ts';
 import { ToolPolicy } from '../backends/tool-policy.ts';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
+import { UpstreamAuthRequired } from '../upstream/auth-required.ts';
 
 /** What `POST /api/v1/installations[/:slug]/check` answers. */
 export interface CheckResult {
@@ -53,7 +54,10 @@ export class InstallationChecker {
       const error = describe(err, resolved, timeout, deadline.aborted);
       if (saved)
         this.opts.onHealth?.(resolved, {
-          status: err instanceof BackendStartError && err.needsAuth ? 'needs_auth' : 'failing',
+          status:
+            (err instanceof BackendStartError && err.needsAuth) || err instanceof UpstreamAuthRequired
+              ? 'needs_auth'
+              : 'failing',
           ...error,
         });
       return { ok: false, tools: [], error };
@@ -81,6 +85,7 @@ function describe(
   timedOut: boolean,
 ): { code: string; message: string } {
   if (err instanceof BackendStartError) return { code: err.code, message: err.message };
+  if (err instanceof UpstreamAuthRequired) return { code: 'needs_auth', message: err.message };
   if (timedOut || (err instanceof McpError && err.code === ErrorCode.RequestTimeout))
     return {
       code: 'timeout',

@@ -2,12 +2,14 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ClientError } from '../backends/client-error.ts';
 import { BackendUnavailable, type CallHealth } from '../backends/manager.ts';
 import { BackendStartError } from '../backends/start-error.ts';
+import { authRequiredError, UpstreamAuthRequired } from '../upstream/auth-required.ts';
 
 /**
  * What the client sees when a call fails: the server's own MCP errors pass through; everything else
  * becomes a short, safe message (no stack, no internal address, no secret).
  */
 export function toClientError(err: unknown, slug: string): ClientError {
+  if (err instanceof UpstreamAuthRequired) return authRequiredError(err);
   if (err instanceof McpError) {
     if (err.code === ErrorCode.ConnectionClosed) {
       return new ClientError(
@@ -33,6 +35,8 @@ export function toClientError(err: unknown, slug: string): ClientError {
  * shows it alive; refusals of our own (caps, an open circuit, shutting down) say nothing.
  */
 export function callHealth(err: unknown): CallHealth {
+  // The service answered (it wants a connection): alive, and the user's to fix.
+  if (err instanceof UpstreamAuthRequired) return 'neutral';
   if (err instanceof BackendUnavailable) return 'neutral';
   if (err instanceof McpError)
     return err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ConnectionClosed ? 'failed' : 'ok';

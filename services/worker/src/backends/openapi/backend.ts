@@ -1,5 +1,8 @@
 import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../../credentials/resolver.ts';
+import { UpstreamAuthRequired } from '../../upstream/auth-required.ts';
+import { authorizingFetch } from '../../upstream/authorizing-fetch.ts';
+import type { UpstreamTokens } from '../../upstream/upstream-tokens.ts';
 import type { Backend } from '../backend.ts';
 import { inProcessBackend, safeFailure } from '../in-process.ts';
 import { BackendStartError, httpFailure, networkFailure } from '../start-error.ts';
@@ -12,6 +15,8 @@ export interface OpenApiDeps {
   allowPrivateNetworks: boolean;
   maxResponseBytes: number;
   callTimeoutMillis: number;
+  /** Without it (tests of other concerns), nothing is signed in to. */
+  upstream?: UpstreamTokens | undefined;
 }
 
 interface OpenApiSpec {
@@ -20,6 +25,8 @@ interface OpenApiSpec {
   base_url?: string;
   auth?: Record<string, string>;
   operations?: OperationFilter;
+  /** OAuth 2 (authorization code): calls carry the user's upstream access token. */
+  oauth?: object;
 }
 
 /**
@@ -43,12 +50,22 @@ export async function startOpenApiBackend(
   const host = new URL(baseUrl).host;
   const credentials = renderRecord(spec.auth, templateValues(resolved));
   const byName = new Map(parsed.operations.map((op) => [op.name, op]));
+  const callFetch =
+    spec.oauth && deps.upstream
+      ? authorizingFetch(fetchImpl, {
+          tokens: deps.upstream,
+          userId: resolved.owner_id,
+          installationId: resolved.installation_id,
+          slug: resolved.slug,
+          optional: false,
+        })
+      : fetchImpl;
 
   const context = (signal: AbortSignal) => ({
     baseUrl,
     credentials,
     schemes: parsed.schemes,
-    fetch: fetchImpl,
+    fetch: callFetch,
     signal,
     maxResponseBytes: deps.maxResponseBytes,
   });
@@ -58,6 +75,7 @@ export async function startOpenApiBackend(
     try {
       return await callOperation(op, args, context(signal));
     } catch (err) {
+      if (err instanceof UpstreamAuthRequired) throw err;
       return {
         content: [
           { type: 'text', text: `${op.method} ${op.path} failed: ${safeFailure(err, signal, host)}` },
@@ -77,6 +95,7 @@ export async function startOpenApiBackend(
       try {
         res = await sendOperation(harmless, {}, context(AbortSignal.timeout(deps.callTimeoutMillis)));
       } catch (err) {
+        if (err instanceof UpstreamAuthRequired) throw err;
         throw networkFailure(err, host) ?? new BackendStartError('refused', `${host} could not be reached`);
       }
       await res.body?.cancel();
