@@ -136,16 +136,9 @@ create table switchboard.oauth_client_secrets (
   constraint oauth_client_secrets_one_owner check (num_nonnulls(server_id, installation_id) = 1)
 );
 
-create or replace function switchboard.oauth_client_secrets_destroy_vault() returns trigger
-  language plpgsql security definer set search_path = ''
-  as $$
-begin
-  delete from vault.secrets where id = old.vault_secret_id;
-  return old;
-end
-$$;
+-- A row's Vault secret goes with it: the same trigger function as installation secrets'.
 create trigger oauth_client_secrets_destroy_vault after delete on switchboard.oauth_client_secrets
-  for each row execute function switchboard.oauth_client_secrets_destroy_vault();
+  for each row execute function switchboard.installation_secrets_destroy_vault();
 
 -- Takes `spec.oauth.client_secret` out of the row into Vault (replacing the stored one), keeps it when
 -- the new spec still names the same client without resending it, and drops it when oauth goes away.
@@ -231,18 +224,8 @@ grant select (installation_id, owner_id, status, reason, scopes, expires_at, con
 create policy "users read their upstream connections" on public.upstream_connections
   for select to authenticated using ((select auth.uid()) = owner_id);
 
-create or replace function switchboard.upstream_connections_destroy_vault() returns trigger
-  language plpgsql security definer set search_path = ''
-  as $$
-begin
-  if old.vault_secret_id is not null then
-    delete from vault.secrets where id = old.vault_secret_id;
-  end if;
-  return old;
-end
-$$;
 create trigger upstream_connections_destroy_vault after delete on public.upstream_connections
-  for each row execute function switchboard.upstream_connections_destroy_vault();
+  for each row execute function switchboard.installation_secrets_destroy_vault();
 
 -- Notifications name the installation, so workers drop exactly its cached tokens.
 create or replace function switchboard.notify_change() returns trigger
@@ -475,7 +458,6 @@ end
 $$;
 
 revoke execute on function switchboard.validate_oauth_spec(text, jsonb), switchboard.oauth_client_secret_of(uuid), switchboard.stash_oauth_client_secret(),
-  switchboard.oauth_client_secrets_destroy_vault(), switchboard.upstream_connections_destroy_vault(),
   switchboard.upstream_oauth_target(uuid, text), switchboard.start_upstream_flow(uuid, uuid, text, text, jsonb),
   switchboard.take_upstream_flow(text, text),
   switchboard.save_upstream_tokens(uuid, uuid, jsonb, text, timestamptz, jsonb, integer),

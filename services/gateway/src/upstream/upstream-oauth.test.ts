@@ -210,6 +210,14 @@ describe('upstream OAuth', () => {
       status: { state: string };
     };
     expect(status.status.state).toBe('needs_auth');
+    // On `/mcp`, the other installations go on; this one is listed as needing the user.
+    const merged = await h.connectMcp(token, '/mcp');
+    const listed = await merged.listTools();
+    expect(listed.tools.map((t) => t.name)).toContain('accounts__getMe');
+    expect(listed._meta?.['io.switchboard/unavailable']).toEqual([
+      expect.objectContaining({ installation: 'notes', reason: 'needs_auth' }),
+    ]);
+    await merged.close();
 
     await connect('notes');
     const r = (await c.callTool({ name: 'whoami', arguments: {} })) as CallToolResult;

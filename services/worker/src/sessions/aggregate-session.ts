@@ -22,6 +22,7 @@ import { namespacedName, namespacedUri, splitName, splitUri } from '@switchboard
 import type { Logger } from 'pino';
 import type { Backend, BackendListener } from '../backends/backend.ts';
 import { ClientError } from '../backends/client-error.ts';
+import { UpstreamAuthRequired } from '../upstream/auth-required.ts';
 import type { ToolCallObserver } from './call-observer.ts';
 import { callHealth, toClientError } from './errors.ts';
 import { type Extra, forwardToBackend } from './forward.ts';
@@ -268,7 +269,11 @@ export class AggregateSession {
             items: [],
             unavailable: {
               installation: m.installationSlug,
-              reason: circuit?.open ? 'circuit_open' : 'error',
+              reason: circuit?.open
+                ? 'circuit_open'
+                : err instanceof UpstreamAuthRequired
+                  ? 'needs_auth'
+                  : 'error',
               message: toClientError(err, m.serverSlug).message,
               ...(circuit?.open ? { retryAfterSeconds: Math.ceil(circuit.retryAfterMillis / 1000) } : {}),
             },
