@@ -73,7 +73,15 @@ export async function beginAuthorization(
 ): Promise<{ authorizationUrl: URL; flow: PendingFlow }> {
   const oauth = target.spec.oauth ?? {};
   const plan = target.kind === 'remote' ? await discover(target, opts) : declared(oauth);
-  const scope = joinScopes(plan.scopes, oauth.scopes, target.wanted_scopes?.split(' '));
+  // Switchboard keeps the connection alive with refresh tokens: where the server lists `offline_access`,
+  // it is asked for (SEP-2207); where it does not, it is not (servers refuse unknown scopes).
+  const offline = plan.scopes?.length && plan.metadata?.scopes_supported?.includes('offline_access');
+  const scope = joinScopes(
+    plan.scopes,
+    oauth.scopes,
+    target.wanted_scopes?.split(' '),
+    offline ? ['offline_access'] : undefined,
+  );
   const { client, clientSecret } = await register(target, plan, scope, opts);
   const { authorizationUrl, codeVerifier } = await startAuthorization(client.authorizationServer, {
     ...(plan.metadata ? { metadata: plan.metadata } : {}),

@@ -101,7 +101,7 @@ describe('upstream OAuth', () => {
     const { authorizationUrl } = await connect('notes');
     expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorizationUrl.searchParams.get('resource')).toBe(svc.mcpUrl);
-    expect(authorizationUrl.searchParams.get('scope')).toBe('tools');
+    expect(authorizationUrl.searchParams.get('scope')).toBe('tools offline_access');
     expect(svc.stats.registrations).toBe(1);
 
     // The REST API's client is pre-registered by the operator (here: registered at the service first).
