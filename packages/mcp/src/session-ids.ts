@@ -129,3 +129,11 @@ export class SessionIds {
     return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
 }
+
+/**
+ * The legacy HTTP+SSE transport (2024-11-05) on the internal hop: the gateway opens a stream with the
+ * POST URL its clients must use (the worker announces it in the `endpoint` event), and forwards each
+ * POST to that URL with the worker's session id.
+ */
+export const LEGACY_SSE_ENDPOINT_HEADER = 'x-switchboard-sse-endpoint';
+export const LEGACY_SSE_SESSION_HEADER = 'x-switchboard-sse-session';

@@ -10,9 +10,19 @@ import { mcpProtectedResource } from '../auth/protected-resource.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
+import { LegacySessionNotFound, legacySse } from './legacy-sse.ts';
 import { exchangeWithWorker, SessionNotFound } from './worker-exchange.ts';
 
 const MAX_BATCH = 32;
+
+/** How a checked request reaches the worker: a Streamable HTTP exchange, or a legacy SSE POST. */
+type Delivery = (
+  req: Request,
+  res: Response,
+  target: Target,
+  principal: Principal,
+  exchange: { body: Buffer | undefined; requestIds: (string | number)[] },
+) => Promise<void>;
 
 interface Target {
   mode: 'installation' | 'aggregate';
@@ -34,18 +44,22 @@ export function mcpRouter(deps: GatewayDeps): Router {
   const tokens = new InternalTokens(deps.env.SWITCHBOARD_INTERNAL_SECRET);
   const directory = new InstallationDirectory(deps.pool, deps.changes);
 
-  router.use('/mcp', hostCheck(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SWITCHBOARD_ALLOWED_HOSTS));
+  // `/sse` is the legacy HTTP+SSE transport (2024-11-05) to the same sessions: the same checks.
+  const prefixes = ['/mcp', '/sse'];
+  router.use(prefixes, hostCheck(deps.env.SWITCHBOARD_PUBLIC_URL, deps.env.SWITCHBOARD_ALLOWED_HOSTS));
   router.use(
-    '/mcp',
-    authenticate(deps, (req) => mcpProtectedResource(deps.env.SWITCHBOARD_PUBLIC_URL, req.path)),
+    prefixes,
+    authenticate(deps, (req) =>
+      mcpProtectedResource(deps.env.SWITCHBOARD_PUBLIC_URL, req.path.replace(/\/messages$/, '')),
+    ),
   );
-  router.use('/mcp', async (_req, res, next) => {
+  router.use(prefixes, async (_req, res, next) => {
     await deps.limits.checkRequest(principalOf(res));
     next();
   });
-  router.use('/mcp', express.raw({ type: () => true, limit: '4mb' }));
+  router.use(prefixes, express.raw({ type: () => true, limit: '4mb' }));
 
-  const route = async (req: Request, res: Response, target: Target) => {
+  const route = async (req: Request, res: Response, target: Target, deliver: Delivery = toWorker) => {
     const principal = principalOf(res);
     const { body, requestIds, toolCalls } = validBody(req);
     // The concurrency slot first: a call refused for it is not counted against the quota or billed.
@@ -59,29 +73,27 @@ export function mcpRouter(deps: GatewayDeps): Router {
     try {
       for (const [server, calls] of target.toolServers(toolCalls))
         await deps.limits.checkToolCalls(principal, server, calls);
-      await toWorker(req, res, target, principal, { body, requestIds });
+      await deliver(req, res, target, principal, { body, requestIds });
     } finally {
       release();
     }
   };
 
-  /** The exchange to the worker that holds (or will hold) the session. */
-  const toWorker = async (
-    req: Request,
-    res: Response,
-    target: Target,
-    principal: Principal,
-    { body, requestIds }: { body: Buffer | undefined; requestIds: (string | number)[] },
-  ) => {
-    const requestId = requestIdOf(req);
-    const token = tokens.sign({
+  /** The signed token naming the caller and what they reach, for the worker. */
+  const tokenFor = (req: Request, target: Target, principal: Principal) =>
+    tokens.sign({
       sub: principal.userId,
       mode: target.mode,
       installations: target.installations,
       ...(target.selector !== undefined ? { selector: target.selector } : {}),
-      requestId,
+      requestId: requestIdOf(req),
       ...(principal.apiKey ? { apiKeyId: principal.apiKey.id } : {}),
     });
+
+  /** The exchange to the worker that holds (or will hold) the session. */
+  const toWorker: Delivery = async (req, res, target, principal, { body, requestIds }) => {
+    const requestId = requestIdOf(req);
+    const token = tokenFor(req, target, principal);
     await exchangeWithWorker({
       workers: deps.workers,
       logger: deps.logger,
@@ -91,7 +103,8 @@ export function mcpRouter(deps: GatewayDeps): Router {
     });
   };
 
-  router.all('/mcp', async (req, res) => {
+  /** `/mcp`: every enabled installation the caller reaches, narrowed by `?tags=`. */
+  const aggregateTarget = async (req: Request, res: Response): Promise<Target> => {
     const principal = principalOf(res);
     const tags = String(req.query.tags ?? '')
       .split(',')
@@ -111,17 +124,18 @@ export function mcpRouter(deps: GatewayDeps): Router {
       .filter((i) => !oauthSlugs || oauthSlugs.includes(i.slug))
       .map((i) => ({ id: i.id, slug: i.slug }));
     const selector = `tags=${tags.join(',')};key=${principal.apiKey?.scopes ? principal.apiKey.id : '*'};oauth=${oauthSlugs?.join(',') ?? '*'}`;
-    await route(req, res, {
+    return {
       mode: 'aggregate',
       installations,
       selector,
       key: routingKey({ kind: 'aggregate', userId: principal.userId, selector }),
       toolServers: (names) =>
         countBy(names.map((n) => entries.find((e) => e.slug === splitName(n)?.slug)?.server ?? 'unknown')),
-    });
-  });
+    };
+  };
 
-  router.all('/mcp/:slug', async (req, res) => {
+  /** `/mcp/<slug>`: one installation. */
+  const installationTarget = async (req: Request, res: Response): Promise<Target> => {
     const principal = principalOf(res);
     const slug = String(req.params.slug);
     // Checked before anything is looked up: a slug that cannot exist never reaches the database.
@@ -131,15 +145,37 @@ export function mcpRouter(deps: GatewayDeps): Router {
     const installation = (await directory.list(principal)).find((i) => i.slug === slug);
     if (!installation) throw new DomainError('not_found', `no installation ${slug.slice(0, 64)}`);
     if (!installation.enabled) throw new DomainError('conflict', `the installation ${slug} is disabled`);
-    await route(req, res, {
+    return {
       mode: 'installation',
       installations: [{ id: installation.id, slug: installation.slug }],
       key: routingKey({ kind: 'installation', userId: principal.userId, installationId: installation.id }),
       toolServers: (names) => countBy(names.map(() => installation.server)),
-    });
-  });
+    };
+  };
 
-  router.use('/mcp', jsonRpcErrors());
+  router.all('/mcp', async (req, res) => route(req, res, await aggregateTarget(req, res)));
+  router.all('/mcp/:slug', async (req, res) => route(req, res, await installationTarget(req, res)));
+
+  const legacy = legacySse({ workers: deps.workers, logger: deps.logger });
+  router.get('/sse', async (req, res) => {
+    const target = await aggregateTarget(req, res);
+    await legacy.open(req, res, target.key, tokenFor(req, target, principalOf(res)), '/sse/messages');
+  });
+  router.get('/sse/:slug', async (req, res) => {
+    const target = await installationTarget(req, res);
+    const endpoint = `/sse/${encodeURIComponent(String(req.params.slug))}/messages`;
+    await legacy.open(req, res, target.key, tokenFor(req, target, principalOf(res)), endpoint);
+  });
+  const postLegacy: Delivery = (req, res, target, principal, exchange) =>
+    legacy.post(req, res, tokenFor(req, target, principal), exchange);
+  router.post('/sse/messages', async (req, res) =>
+    route(req, res, await aggregateTarget(req, res), postLegacy),
+  );
+  router.post('/sse/:slug/messages', async (req, res) =>
+    route(req, res, await installationTarget(req, res), postLegacy),
+  );
+
+  router.use(prefixes, jsonRpcErrors());
   return router;
 }
 
@@ -203,7 +239,7 @@ class JsonRpcError extends Error {
 function jsonRpcErrors(): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return void res.destroy();
-    if (err instanceof SessionNotFound) {
+    if (err instanceof SessionNotFound || err instanceof LegacySessionNotFound) {
       return void res
         .status(404)
         .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });

@@ -106,6 +106,6 @@ async function tryWorker(
   }
 }
 
-function noWorker(): DomainError {
+export function noWorker(): DomainError {
   return new DomainError('unavailable', 'No worker is available; retry shortly', { 'Retry-After': '1' });
 }

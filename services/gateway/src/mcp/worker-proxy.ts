@@ -34,6 +34,8 @@ export interface ForwardOptions {
   restorable?: boolean;
   /** Set on the one retry after a reused connection was reset. */
   retried?: boolean;
+  /** Headers of the gateway's own for the worker (the legacy SSE transport's endpoint and session). */
+  extraHeaders?: Record<string, string>;
 }
 
 export function forwardToWorker(opts: ForwardOptions): Promise<void> {
@@ -47,6 +49,7 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
     if (session.workerSessionId) headers['mcp-session-id'] = session.workerSessionId;
     else delete headers['mcp-session-id'];
     if (body) headers['content-length'] = String(body.length);
+    Object.assign(headers, opts.extraHeaders);
     const upstream = request(new URL('/internal/mcp', workerUrl), { method: req.method, headers, agent });
     let answered = false;
     upstream.on('response', (up: IncomingMessage) => {

@@ -243,6 +243,19 @@ describe('upstream OAuth', () => {
     expect(first.status).toBe(403);
     const again = await callback(`code=x&state=${state}`, cookie);
     expect(again.status).toBe(400);
+
+    // An answer naming another issuer than the server that was asked (RFC 9207: a mix-up) is refused.
+    const mixUp = await h.api('/api/v1/installations/notes/connect', { method: 'POST', token });
+    const mixUpState = new URL(
+      ((await mixUp.json()) as { authorizationUrl: string }).authorizationUrl,
+    ).searchParams.get('state')!;
+    const mixUpCookie = mixUp.headers.getSetCookie()[0]!.split(';')[0]!;
+    const wrongIssuer = await callback(
+      `code=x&state=${mixUpState}&iss=${encodeURIComponent('https://evil.example')}`,
+      mixUpCookie,
+    );
+    expect(wrongIssuer.status).toBe(400);
+    expect(((await wrongIssuer.json()) as { error: { message: string } }).error.message).toMatch(/issuer/);
   });
 
   it('disconnects: revokes at the service and forgets, and none of it leaks', async () => {

@@ -1,7 +1,10 @@
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import {
   type InternalClaims,
+  LEGACY_SSE_ENDPOINT_HEADER,
+  LEGACY_SSE_SESSION_HEADER,
   RESTORE_SESSION_HEADER,
   SESSION_MISSING_HEADER,
   type SessionIds,
@@ -24,7 +27,8 @@ interface HostedSession {
   userId: string;
   /** `installation:<id>` or `aggregate:<selector>`: a session id only works for what created it. */
   scope: string;
-  transport: StreamableHTTPServerTransport;
+  /** Streamable HTTP, or the legacy HTTP+SSE transport (2024-11-05 clients). */
+  transport: StreamableHTTPServerTransport | SSEServerTransport;
   session: InstallationSession | AggregateSession;
   lastSeen: number;
 }
@@ -86,11 +90,14 @@ export class SessionHost {
         ? { kind: 'aggregate', userId: claims.sub, selector: claims.selector ?? '' }
         : { kind: 'installation', userId: claims.sub, installationId: claims.installations[0]?.id ?? '' },
     );
+    if (req.get(LEGACY_SSE_ENDPOINT_HEADER) !== undefined || req.get(LEGACY_SSE_SESSION_HEADER) !== undefined)
+      return this.handleLegacySse(req, res, claims, scope);
     const sessionId = req.get('mcp-session-id');
     if (sessionId) {
       const hosted = this.sessions.get(sessionId);
       // Another user's (or another endpoint's) session id is as unknown as a made-up one.
       if (!hosted || hosted.userId !== claims.sub || hosted.scope !== scope) return notFound(res);
+      if (!(hosted.transport instanceof StreamableHTTPServerTransport)) return notFound(res);
       hosted.lastSeen = Date.now();
       if (hosted.session instanceof AggregateSession)
         hosted.session.setMembers(this.members(claims.sub, claims.installations));
@@ -115,15 +122,8 @@ export class SessionHost {
         return;
       }
     }
-    let session: InstallationSession | AggregateSession;
-    try {
-      session = claims.mode === 'aggregate' ? this.aggregate(claims) : await this.single(claims);
-    } catch (err) {
-      if (err instanceof NotFound) return void res.status(404).json(rpcError(-32002, err.message, requestId));
-      const mcp = toClientError(err, claims.installations[0]?.slug ?? 'server');
-      res.status(503).json(rpcError(mcp.code, mcp.message, requestId));
-      return;
-    }
+    const session = await this.newSession(res, claims, requestId);
+    if (!session) return;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () =>
         restoring ??
@@ -145,12 +145,65 @@ export class SessionHost {
   }
 
   /**
+   * The legacy HTTP+SSE transport: a GET opens the session's stream (its `endpoint` event names the POST
+   * URL the gateway gave), and each POST carries one message of that session; answers go on the stream.
+   * Such sessions live as long as their stream: a client whose stream ends opens a new one.
+   */
+  private async handleLegacySse(req: Request, res: Response, claims: InternalClaims, scope: string) {
+    const endpoint = req.get(LEGACY_SSE_ENDPOINT_HEADER);
+    if (req.method === 'GET' && endpoint) {
+      const session = await this.newSession(res, claims, null);
+      if (!session) return;
+      const transport = new SSEServerTransport(endpoint, res);
+      this.sessions.set(transport.sessionId, {
+        userId: claims.sub,
+        scope,
+        transport,
+        session,
+        lastSeen: Date.now(),
+      });
+      transport.onclose = () => void this.closeSession(transport.sessionId);
+      res.on('close', () => void this.closeSession(transport.sessionId));
+      await session.server.connect(transport);
+      return;
+    }
+    const hosted = this.sessions.get(req.get(LEGACY_SSE_SESSION_HEADER) ?? '');
+    if (req.method !== 'POST' || !hosted || !(hosted.transport instanceof SSEServerTransport))
+      return notFound(res);
+    if (hosted.userId !== claims.sub || hosted.scope !== scope) return notFound(res);
+    hosted.lastSeen = Date.now();
+    if (hosted.session instanceof AggregateSession)
+      hosted.session.setMembers(this.members(claims.sub, claims.installations));
+    await hosted.transport.handlePostMessage(req, res, req.body);
+  }
+
+  /** A session's server side for the claims' scope, or undefined once the client has been answered. */
+  private async newSession(
+    res: Response,
+    claims: InternalClaims,
+    requestId: unknown,
+  ): Promise<InstallationSession | AggregateSession | undefined> {
+    try {
+      return claims.mode === 'aggregate' ? this.aggregate(claims) : await this.single(claims);
+    } catch (err) {
+      if (err instanceof NotFound) return void res.status(404).json(rpcError(-32002, err.message, requestId));
+      const mcp = toClientError(err, claims.installations[0]?.slug ?? 'server');
+      res.status(503).json(rpcError(mcp.code, mcp.message, requestId, mcp.data));
+      return undefined;
+    }
+  }
+
+  /**
    * Shutting down: ends every session's standalone SSE stream, so no idle stream holds the drain open.
    * Clients reconnect it, and the gateway starts the session again on another worker. Calls in flight
    * carry on to their answers.
    */
   drain(): void {
-    for (const { transport } of this.sessions.values()) transport.closeStandaloneSSEStream();
+    for (const { transport } of this.sessions.values()) {
+      // A legacy session is its stream: its client opens a new one (on a worker that is staying).
+      if (transport instanceof SSEServerTransport) void transport.close();
+      else transport.closeStandaloneSSEStream();
+    }
   }
 
   async close(): Promise<void> {
@@ -254,8 +307,12 @@ export class SessionHost {
   }
 }
 
-function rpcError(code: number, message: string, id: unknown) {
-  return { jsonrpc: '2.0', error: { code, message }, id: id ?? null };
+function rpcError(code: number, message: string, id: unknown, data?: unknown) {
+  return {
+    jsonrpc: '2.0',
+    error: { code, message, ...(data === undefined ? {} : { data }) },
+    id: id ?? null,
+  };
 }
 
 function notFound(res: Response): void {
