@@ -18,7 +18,6 @@ export function createApp(deps: GatewayDeps): Express {
   const upstream = new UpstreamConnections({
     pool: deps.pool,
     audit: deps.audit,
-    logger: deps.logger,
     publicUrl: deps.env.SWITCHBOARD_PUBLIC_URL,
     clientMetadataUrl: deps.env.SWITCHBOARD_OAUTH_CLIENT_METADATA_URL,
     allowPrivateNetworks: deps.env.SWITCHBOARD_ALLOW_PRIVATE_NETWORKS,

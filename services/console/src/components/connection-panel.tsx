@@ -6,6 +6,15 @@ import { formatTime, Notice, Problem } from './ui.tsx';
 
 const path = (slug: string) => `/installations/${encodeURIComponent(slug)}`;
 
+/** Why a sign-in came back without a connection (`?connect_error=`), in words. */
+function connectProblem(code: string): string {
+  if (code === 'access_denied') return 'The service did not grant access: you declined, or it refused.';
+  if (code === 'wrong_issuer')
+    return "The answer did not come from the service's own sign-in, so nothing was stored. Connect again.";
+  if (code === 'token_exchange') return 'The service did not complete the sign-in. Connect again.';
+  return `The sign-in did not complete (${code}). Connect again.`;
+}
+
 /**
  * The user's account at the service behind an installation (upstream OAuth): connect, reconnect when
  * the grant is dead or too narrow, disconnect. Connecting leaves for the service's sign-in page, which
@@ -14,10 +23,13 @@ const path = (slug: string) => `/installations/${encodeURIComponent(slug)}`;
 export function ConnectionPanel({
   inst,
   justConnected,
+  connectError,
   onChanged,
 }: {
   inst: Installation;
   justConnected: boolean;
+  /** The code the sign-in came back with, when it failed. */
+  connectError: string | null;
   onChanged: () => void;
 }) {
   const connection = inst.connection;

@@ -73,6 +73,7 @@ export function ServerDetail() {
   const secrets = useLoad(() => api<{ name: string; updated_at: string }[]>(`${path(slug)}/secrets`), [slug]);
   const [check, setCheck] = useState<CheckResult | 'running'>();
   const [justConnected] = useState(() => params.get('connected') === '1');
+  const [connectError] = useState(() => params.get('connect_error'));
   const runCheck = async () => {
     setCheck('running');
     try {
@@ -88,6 +89,9 @@ export function ServerDetail() {
     if (params.get('check') === '1' || params.get('connected') === '1') {
       setParams({}, { replace: true });
       void runCheck();
+    } else if (params.has('connect_error')) {
+      // Said once (kept in state): a reload does not say it again.
+      setParams({}, { replace: true });
     }
   }, []);
   if (inst.loading && !inst.data) return <Loading />;
@@ -116,7 +120,12 @@ export function ServerDetail() {
         </span>
       </p>
       {i.status.error ? <Problem error={new Error(i.status.error.message)} title="Last problem" /> : null}
-      <ConnectionPanel inst={i} justConnected={justConnected} onChanged={inst.reload} />
+      <ConnectionPanel
+        inst={i}
+        justConnected={justConnected}
+        connectError={connectError}
+        onChanged={inst.reload}
+      />
       <section aria-labelledby="check-heading" className="panel">
         <h2 id="check-heading">Live check</h2>
         <p className="muted">Starts the server with your settings and lists its tools.</p>

@@ -108,6 +108,11 @@ export async function beginAuthorization(
   };
 }
 
+/** The answer names another issuer than the server asked (RFC 9207): a mix-up; the code is not redeemed. */
+export class WrongIssuer extends Error {
+  override name = 'WrongIssuer';
+}
+
 /** The callback: checks `iss` (RFC 9207) and exchanges the code with the verifier. */
 export async function finishAuthorization(
   flow: PendingFlow,
@@ -115,13 +120,9 @@ export async function finishAuthorization(
   preRegisteredSecret: string | undefined,
   fetchFn: typeof fetch,
 ): Promise<OAuthTokens> {
-  if (flow.expectIss !== undefined && query.iss !== flow.expectIss)
-    throw new DomainError(
-      'validation_failed',
-      'the authorization answer did not come from the expected issuer',
-    );
+  if (flow.expectIss !== undefined && query.iss !== flow.expectIss) throw new WrongIssuer();
   if (query.iss !== undefined && flow.client.metadata?.issuer && query.iss !== flow.client.metadata.issuer)
-    throw new DomainError('validation_failed', 'the authorization answer names another issuer');
+    throw new WrongIssuer();
   return exchangeAuthorization(flow.client.authorizationServer, {
     ...(flow.client.metadata ? { metadata: flow.client.metadata as AuthorizationServerMetadata } : {}),
     clientInformation: clientInformation(flow.client, flow.clientSecret ?? preRegisteredSecret),

@@ -2,19 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AuditWriter, Pool } from '@switchboard/db';
 import { expiryOf, secretOf, type UpstreamClient, type UpstreamSecret, withDeadline } from '@switchboard/mcp';
 import { DomainError, guardedFetch } from '@switchboard/runtime';
-import type { Logger } from 'pino';
 import { sql } from '../api/sql-errors.ts';
 import {
   beginAuthorization,
   finishAuthorization,
   type PendingFlow,
   type UpstreamTarget,
+  WrongIssuer,
 } from './authorization.ts';
 
 export interface UpstreamConnectionsOptions {
   pool: Pool;
   audit: AuditWriter;
-  logger: Logger;
   publicUrl: string;
   clientMetadataUrl: string | undefined;
   allowPrivateNetworks: boolean;
@@ -75,9 +74,13 @@ export class UpstreamConnections {
 
   /**
    * The browser is back from the service. The state must be one this browser started, unexpired and
-   * unused (it is spent now, whatever happens next). Returns the installation's slug.
+   * unused (it is spent now, whatever happens next). Returns the installation's slug, and why the
+   * sign-in failed when it did (the console says it to the person on the installation's page).
    */
-  async callback(query: Record<string, unknown>, browser: string | undefined): Promise<string> {
+  async callback(
+    query: Record<string, unknown>,
+    browser: string | undefined,
+  ): Promise<{ slug: string; error?: string }> {
     const state = typeof query.state === 'string' ? query.state : undefined;
     if (!state || !browser)
       throw new DomainError(
@@ -101,9 +104,10 @@ export class UpstreamConnections {
     };
     if (typeof query.code !== 'string' || !query.code) {
       // The service said no (the user declined, say): RFC 6749 §4.1.2.1 names the error.
-      const reason = typeof query.error === 'string' ? query.error.slice(0, 64) : 'no_code';
+      const reason =
+        typeof query.error === 'string' && /^[a-z_]{1,64}$/.test(query.error) ? query.error : 'no_code';
       this.opts.audit.record({ ...event, action: 'upstream.connected', outcome: 'failure', reason });
-      throw new DomainError('forbidden', `the service did not grant access (${reason})`);
+      return { slug: taken.slug, error: reason };
     }
     const target = await this.target(taken.owner_id, taken.slug);
     let tokens: Awaited<ReturnType<typeof finishAuthorization>>;
@@ -115,17 +119,9 @@ export class UpstreamConnections {
         this.fetch,
       );
     } catch (err) {
-      this.opts.audit.record({
-        ...event,
-        action: 'upstream.connected',
-        outcome: 'failure',
-        reason: 'token_exchange',
-      });
-      if (err instanceof DomainError) throw err;
-      throw new DomainError(
-        'bad_gateway',
-        'the service did not exchange the sign-in for tokens: start again',
-      );
+      const reason = err instanceof WrongIssuer ? 'wrong_issuer' : 'token_exchange';
+      this.opts.audit.record({ ...event, action: 'upstream.connected', outcome: 'failure', reason });
+      return { slug: taken.slug, error: reason };
     }
     await this.save(
       taken.owner_id,
@@ -140,7 +136,7 @@ export class UpstreamConnections {
       outcome: 'success',
       metadata: { ...event.metadata, scopes: tokens.scope ?? taken.flow.scope ?? null },
     });
-    return taken.slug;
+    return { slug: taken.slug };
   }
 
   /** Forgets the tokens, revoking them at the service first where it offers revocation (RFC 7009). */

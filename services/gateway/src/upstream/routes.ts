@@ -87,8 +87,9 @@ export function upstreamPublicRouter(
 ): Router {
   const router = Router();
   router.get('/oauth/callback', async (req: Request, res: Response) => {
-    const installation = await upstream.callback(req.query, browserOf(req));
-    res.redirect(303, `${publicUrl}/servers/${encodeURIComponent(installation)}?connected=1`);
+    const { slug, error } = await upstream.callback(req.query, browserOf(req));
+    const outcome = error ? `connect_error=${encodeURIComponent(error)}` : 'connected=1';
+    res.redirect(303, `${publicUrl}/servers/${encodeURIComponent(slug)}?${outcome}`);
   });
   router.get('/oauth/client-metadata.json', (_req, res) => {
     res.set('cache-control', 'public, max-age=3600');

@@ -240,7 +240,8 @@ describe('upstream OAuth', () => {
     expect(unknown.status).toBe(400);
     // The stranger's try spent nothing: the right browser still completes it once, and only once.
     const first = await callback(`error=access_denied&state=${state}`, cookie);
-    expect(first.status).toBe(403);
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe(`${h.url}/servers/notes?connect_error=access_denied`);
     const again = await callback(`code=x&state=${state}`, cookie);
     expect(again.status).toBe(400);
 
@@ -254,8 +255,8 @@ describe('upstream OAuth', () => {
       `code=x&state=${mixUpState}&iss=${encodeURIComponent('https://evil.example')}`,
       mixUpCookie,
     );
-    expect(wrongIssuer.status).toBe(400);
-    expect(((await wrongIssuer.json()) as { error: { message: string } }).error.message).toMatch(/issuer/);
+    expect(wrongIssuer.status).toBe(303);
+    expect(wrongIssuer.headers.get('location')).toBe(`${h.url}/servers/notes?connect_error=wrong_issuer`);
   });
 
   it('disconnects: revokes at the service and forgets, and none of it leaks', async () => {
