@@ -1,5 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -162,5 +167,39 @@ describe('the legacy HTTP+SSE transport', () => {
       (await fetch(`${h.url}/sse/nothing-here`, { headers: { authorization: `Bearer ${alice}` } })).status,
     ).toBe(404);
     await stream.close();
+  });
+
+  it('serves mcp-remote forced to the SSE transport, as older desktop setups run it', async () => {
+    const configDir = await mkdtemp(path.join(tmpdir(), 'mcp-remote-'));
+    const proxy = createRequire(import.meta.url).resolve('mcp-remote/dist/proxy.js');
+    const client = new Client({ name: 'desktop-like', version: '1.0.0' });
+    try {
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: [
+            proxy,
+            `${h.gatewayUrls[1]}/sse/everything`,
+            '--transport',
+            'sse-only',
+            '--header',
+            `Authorization:Bearer ${alice}`,
+          ],
+          env: {
+            ...(process.env as Record<string, string>),
+            MCP_REMOTE_CONFIG_DIR: configDir,
+            BROWSER: 'none',
+          },
+          stderr: 'ignore',
+        }),
+      );
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('echo');
+      expect(text(await client.callTool({ name: 'echo', arguments: { message: 'via mcp-remote' } }))).toBe(
+        'Echo: via mcp-remote',
+      );
+    } finally {
+      await client.close().catch(() => undefined);
+      await rm(configDir, { recursive: true, force: true });
+    }
   });
 });
