@@ -510,6 +510,10 @@ describe('an account at an OAuth service', () => {
     await page.getByRole('button', { name: 'Reconnect' }).click();
     await page.waitForURL(`${s.url}/servers/notes?connected=1`);
     await page.getByRole('status').filter({ hasText: 'Connected.' }).waitFor();
+    // A sign-in the service refused comes back to the page, which says so in words.
+    await page.goto(`${s.url}/servers/notes?connect_error=access_denied`);
+    await page.getByText('The service did not grant access: you declined, or it refused.').waitFor();
+    await page.waitForURL(`${s.url}/servers/notes`);
     await page.close();
   });
 });

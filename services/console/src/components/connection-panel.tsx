@@ -59,6 +59,9 @@ export function ConnectionPanel({
       {justConnected && state === 'connected' ? (
         <Notice>Connected. Calls now use your account.</Notice>
       ) : null}
+      {connectError ? (
+        <Problem error={new Error(connectProblem(connectError))} title="Not connected" />
+      ) : null}
       {state === 'connected' ? (
         <p>
           Connected {formatTime(connection.connected_at)}

@@ -46,6 +46,9 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
       const value = req.get(name);
       if (value) headers[name] = value;
     }
+    // 2026-07-28's routing headers: the worker checks them against the body.
+    for (const [name, value] of Object.entries(req.headers))
+      if (/^mcp-(method|name|param-.+)$/.test(name) && typeof value === 'string') headers[name] = value;
     if (session.workerSessionId) headers['mcp-session-id'] = session.workerSessionId;
     else delete headers['mcp-session-id'];
     if (body) headers['content-length'] = String(body.length);

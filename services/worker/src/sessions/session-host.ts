@@ -22,6 +22,7 @@ import { AggregateSession } from './aggregate-session.ts';
 import type { ToolCallObserver } from './call-observer.ts';
 import { toClientError } from './errors.ts';
 import { InstallationSession } from './installation-session.ts';
+import { ModernEra } from './modern-era.ts';
 
 interface HostedSession {
   userId: string;
@@ -63,6 +64,8 @@ export class SessionHost {
   /** Calls by user: each user's beyond their cap wait in their own line, served in turn (fairness). */
   readonly calls: FairQueue;
   private readonly sweeper: NodeJS.Timeout;
+  /** 2026-07-28 requests: stateless on the wire, answered by a session per (user, scope) held here. */
+  private readonly modern: ModernEra;
 
   constructor(private readonly opts: SessionHostOptions) {
     this.calls = new FairQueue({
@@ -78,6 +81,15 @@ export class SessionHost {
       Math.min(60_000, idle),
     );
     this.sweeper.unref();
+    this.modern = new ModernEra({
+      createSession: (claims) => this.createSession(claims),
+      refreshMembers: (session, claims) => {
+        if (session instanceof AggregateSession)
+          session.setMembers(this.members(claims.sub, claims.installations));
+      },
+      logger: opts.logger,
+      idleMillis: idle,
+    });
   }
 
   get size(): number {
@@ -93,6 +105,7 @@ export class SessionHost {
     if (req.get(LEGACY_SSE_ENDPOINT_HEADER) !== undefined || req.get(LEGACY_SSE_SESSION_HEADER) !== undefined)
       return this.handleLegacySse(req, res, claims, scope);
     const sessionId = req.get('mcp-session-id');
+    if (!sessionId && (await ModernEra.isModern(req))) return this.modern.handle(req, res, claims, scope);
     if (sessionId) {
       const hosted = this.sessions.get(sessionId);
       // Another user's (or another endpoint's) session id is as unknown as a made-up one.
@@ -184,13 +197,18 @@ export class SessionHost {
     requestId: unknown,
   ): Promise<InstallationSession | AggregateSession | undefined> {
     try {
-      return claims.mode === 'aggregate' ? this.aggregate(claims) : await this.single(claims);
+      return await this.createSession(claims);
     } catch (err) {
       if (err instanceof NotFound) return void res.status(404).json(rpcError(-32002, err.message, requestId));
       const mcp = toClientError(err, claims.installations[0]?.slug ?? 'server');
       res.status(503).json(rpcError(mcp.code, mcp.message, requestId, mcp.data));
       return undefined;
     }
+  }
+
+  /** A session's server side for the claims' scope (its backend started, for one installation). */
+  private createSession(claims: InternalClaims): Promise<InstallationSession | AggregateSession> {
+    return claims.mode === 'aggregate' ? Promise.resolve(this.aggregate(claims)) : this.single(claims);
   }
 
   /**
@@ -208,6 +226,7 @@ export class SessionHost {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.modern.close();
     await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id)));
   }
 
