@@ -19,6 +19,28 @@ const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * the messages of that session to the worker that holds it. Answers travel on the stream.
  */
 export function legacySse(deps: { workers: WorkerPool; logger: Logger }) {
+  /** One exchange with the worker behind `tag`, with the transport's own header. */
+  const forward = (
+    req: Request,
+    res: Response,
+    token: string,
+    worker: string,
+    tag: string,
+    exchange: { body: Buffer | undefined; requestIds: (string | number)[] },
+    header: [string, string],
+  ) =>
+    forwardToWorker({
+      workerUrl: worker,
+      req,
+      res,
+      token,
+      ...exchange,
+      requestId: requestIdOf(req),
+      logger: deps.logger,
+      session: { tag },
+      extraHeaders: { [header[0]]: header[1] },
+    });
+
   return {
     async open(req: Request, res: Response, key: string, token: string, endpoint: string): Promise<void> {
       const query = new URLSearchParams();
@@ -27,18 +49,8 @@ export function legacySse(deps: { workers: WorkerPool; logger: Logger }) {
         const tag = clientSessionIds.workerTag(worker);
         query.set('worker', tag);
         try {
-          await forwardToWorker({
-            workerUrl: worker,
-            req,
-            res,
-            token,
-            body: undefined,
-            requestId: requestIdOf(req),
-            logger: deps.logger,
-            session: { tag },
-            requestIds: [],
-            extraHeaders: { [LEGACY_SSE_ENDPOINT_HEADER]: `${endpoint}?${query}` },
-          });
+          const announce: [string, string] = [LEGACY_SSE_ENDPOINT_HEADER, `${endpoint}?${query}`];
+          await forward(req, res, token, worker, tag, { body: undefined, requestIds: [] }, announce);
           return;
         } catch (err) {
           if (!(err instanceof WorkerUnreachable)) throw err;
@@ -58,18 +70,7 @@ export function legacySse(deps: { workers: WorkerPool; logger: Logger }) {
       const worker = deps.workers.all().find((w) => clientSessionIds.workerTag(w.url) === tag)?.url;
       if (!worker || !SESSION_ID.test(sessionId)) throw new LegacySessionNotFound();
       try {
-        await forwardToWorker({
-          workerUrl: worker,
-          req,
-          res,
-          token,
-          body: exchange.body,
-          requestId: requestIdOf(req),
-          logger: deps.logger,
-          session: { tag },
-          requestIds: exchange.requestIds,
-          extraHeaders: { [LEGACY_SSE_SESSION_HEADER]: sessionId },
-        });
+        await forward(req, res, token, worker, tag, exchange, [LEGACY_SSE_SESSION_HEADER, sessionId]);
       } catch (err) {
         // The session lived on a worker that is gone: its stream is gone too, and the client starts over.
         if (err instanceof WorkerUnreachable) throw new LegacySessionNotFound();
