@@ -193,8 +193,6 @@ describe('upstream OAuth', () => {
         return { refreshed: value('refreshed'), joined: value('joined') };
       }),
     );
-    if (process.env.SHOW_FIGURES)
-      console.log({ calls: calls.ok, stats: svc.stats, tokens: svc.acceptedTokens.length, byWorker });
     expect(byWorker.reduce((n, w) => n + w.refreshed, 0)).toBe(svc.stats.refreshes);
     expect(byWorker.every((w) => w.refreshed + w.joined > 0)).toBe(true);
     for (const c of clients) await c.close();
