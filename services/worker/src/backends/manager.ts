@@ -168,6 +168,12 @@ export class BackendManager {
         });
       else if (err instanceof UpstreamAuthRequired)
         this.opts.onHealth?.(resolved, { status: 'needs_auth', code: 'needs_auth', message: err.message });
+      // The configuration changed and the new one does not start: the old backend, still running with
+      // what the user replaced (a revoked token, say), must neither serve nor report itself healthy.
+      if (previous && !previous.isClosed) {
+        this.opts.onEvict?.('changed');
+        this.retire(previous);
+      }
       throw err;
     }
     backend.tools = new ToolPolicy(resolved.tools);
@@ -251,10 +257,14 @@ export class BackendManager {
         .map(async (b) => {
           const resolved = this.resolutions.get(b.key);
           if (!resolved) return;
+          // A probe that outlived its backend (retired meanwhile: its configuration was replaced)
+          // says nothing about the installation now.
+          const current = () => !b.retiring && this.live.get(b.key) === b;
           try {
             await b.probe!();
-            this.opts.onHealth?.(resolved, { status: 'ok' });
+            if (current()) this.opts.onHealth?.(resolved, { status: 'ok' });
           } catch (err) {
+            if (!current()) return;
             this.opts.onHealth?.(resolved, {
               status: err instanceof BackendStartError && err.needsAuth ? 'needs_auth' : 'failing',
               code: err instanceof BackendStartError ? err.code : 'probe_failed',
