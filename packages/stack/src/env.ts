@@ -13,6 +13,8 @@ export const stackEnvSchema = z
     SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: envFields.bool(false),
     /** Run the services from `dist/` (`npm run build`) with plain node instead of from source through tsx. */
     SWITCHBOARD_COMPILED: envFields.bool(false),
+    /** Write a V8 CPU profile of each service into this directory when it stops (`npm run bench:profile`). */
+    SWITCHBOARD_CPU_PROFILE_DIR: z.string().min(1).optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
     ELASTICSEARCH_URL: envFields.url().optional(),
     LOG_LEVEL: envFields.logLevel(),

@@ -62,7 +62,11 @@ export interface RunningStack {
  */
 export async function startStack(env: StackEnv, logger: Logger): Promise<RunningStack> {
   const dataDir = env.SWITCHBOARD_DATA_DIR;
-  const { entry, execArgv } = launcher(env.SWITCHBOARD_COMPILED);
+  const launch = launcher(env.SWITCHBOARD_COMPILED);
+  const { entry } = launch;
+  const execArgv = env.SWITCHBOARD_CPU_PROFILE_DIR
+    ? [...launch.execArgv, '--cpu-prof', `--cpu-prof-dir=${path.resolve(env.SWITCHBOARD_CPU_PROFILE_DIR)}`]
+    : launch.execArgv;
   if (env.SWITCHBOARD_COMPILED) {
     const missing = (['auth', 'worker', 'gateway'] as const).filter((s) => !existsSync(entry(s)));
     if (missing.length)
