@@ -3,7 +3,12 @@ import { createRequire } from 'node:module';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ResultSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -153,6 +158,29 @@ describe('/mcp/<slug>', () => {
       arguments: { prompt: 'ping', maxTokens: 10 },
     });
     expect(JSON.stringify(result)).toContain('test-model');
+  });
+
+  it.each([
+    ['/mcp/everything', /^(?!sb-)/],
+    ['/mcp', /^sb-everything\+/],
+  ])("%s: resources/subscribe brings the resource's updates, in its own names", async (path, named) => {
+    const a = await connect(path, alice);
+    const updated: string[] = [];
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      updated.push(n.params.uri);
+    });
+    const uri = (await a.listResources()).resources[0]!.uri;
+    expect(uri).toMatch(named);
+    await a.subscribeResource({ uri });
+    const toggle = path === '/mcp' ? 'everything__toggle-subscriber-updates' : 'toggle-subscriber-updates';
+    await a.callTool({ name: toggle, arguments: {} });
+    try {
+      await waitFor(() => updated.length > 0, { timeoutMillis: 30_000, what: 'resources/updated' });
+    } finally {
+      await a.callTool({ name: toggle, arguments: {} });
+      await a.unsubscribeResource({ uri });
+    }
+    expect(new Set(updated)).toEqual(new Set([uri]));
   });
 
   it('refuses forged Host and Origin headers (DNS rebinding)', async () => {

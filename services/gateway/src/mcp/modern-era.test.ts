@@ -1,4 +1,5 @@
 import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -22,18 +23,25 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function modernClient(base: string, path: string, mode: 'auto' | { pin: string }) {
+async function modernClientFor(
+  token: string,
+  base: string,
+  path: string,
+  mode: 'auto' | { pin: string } = { pin: '2026-07-28' },
+) {
   const client = new ModernClient({ name: 'modern', version: '1.0.0' }, {
     versionNegotiation: { mode },
   } as never);
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${base}${path}`), {
-      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
     }),
   );
   clients.push(client);
   return client;
 }
+const modernClient = (base: string, path: string, mode: 'auto' | { pin: string }) =>
+  modernClientFor(alice, base, path, mode);
 
 const text = (result: unknown) => (result as { content: { text?: string }[] }).content[0]?.text ?? '';
 
@@ -81,6 +89,146 @@ describe('MCP 2026-07-28', () => {
       expect((await client.getPrompt({ name: simple.name })).messages.length).toBeGreaterThan(0);
     },
   );
+
+  it.each([
+    ['/mcp/everything', ''],
+    ['/mcp', 'everything__'],
+  ])(
+    '%s: a backend asking for sampling and elicitation gets the answers through input_required rounds',
+    async (path, prefix) => {
+      const client = new ModernClient({ name: 'modern', version: '1.0.0' }, {
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+        capabilities: { sampling: {}, elicitation: { form: {} } },
+      } as never);
+      const asked: string[] = [];
+      client.setRequestHandler('sampling/createMessage', async (req) => {
+        asked.push('sampling');
+        return {
+          model: 'modern-model',
+          role: 'assistant',
+          content: { type: 'text', text: `sampled ${JSON.stringify(req.params.messages[0]?.content)}` },
+        };
+      });
+      client.setRequestHandler('elicitation/create', async () => {
+        asked.push('elicitation');
+        return { action: 'accept', content: { name: 'Ada Lovelace', check: true } };
+      });
+      // Each round (and the retries) may land on either replica: requests go through both, in turn.
+      let turn = 0;
+      const spread: typeof fetch = (url, init) => {
+        const base = h.gatewayUrls[turn++ % h.gatewayUrls.length]!;
+        return fetch(String(url).replace(h.url, base), init);
+      };
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${h.url}${path}`), {
+          requestInit: { headers: { authorization: `Bearer ${alice}` } },
+          fetch: spread,
+        }),
+      );
+      clients.push(client);
+      const sampled = await client.callTool({
+        name: `${prefix}trigger-sampling-request`,
+        arguments: { prompt: 'two eras', maxTokens: 10 },
+      });
+      expect(JSON.stringify(sampled)).toContain('modern-model');
+      expect(JSON.stringify(sampled)).toContain('two eras');
+      const elicited = await client.callTool({ name: `${prefix}trigger-elicitation-request`, arguments: {} });
+      expect(JSON.stringify(elicited)).toContain('Ada Lovelace');
+      expect(asked).toEqual(['sampling', 'elicitation']);
+    },
+  );
+
+  it("subscriptions/listen: a resource's updates reach the user who named it, and only that user", async () => {
+    const bob = (await h.signUp()).access_token;
+    await h.install(bob, 'everything');
+    const open = async (token: string) => {
+      const client = new ModernClient({ name: 'listener', version: '1.0.0' }, {
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+      } as never);
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${h.gatewayUrls[1]}/mcp/everything`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      clients.push(client);
+      const updated: string[] = [];
+      client.setNotificationHandler('notifications/resources/updated', async (n) => {
+        updated.push(n.params.uri);
+      });
+      return { client, updated };
+    };
+    const a = await open(alice);
+    const b = await open(bob);
+    const uri = (await a.client.listResources()).resources[0]!.uri;
+    const listening = [
+      await a.client.listen({ resourceSubscriptions: [uri] }),
+      await b.client.listen({ resourceSubscriptions: [uri] }),
+    ];
+    // Alice's server sends updates for what is subscribed every 5 s once told to; Bob's is never told.
+    await a.client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    try {
+      await waitFor(() => a.updated.length >= 2, { timeoutMillis: 30_000, what: 'two updates for alice' });
+    } finally {
+      await a.client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    }
+    expect(new Set(a.updated)).toEqual(new Set([uri]));
+    // Had the update reached every listener, Bob would have had the first one before Alice's second.
+    expect(b.updated).toEqual([]);
+    for (const l of listening) await l.close();
+  });
+
+  it('subscriptions/listen on /mcp: installing a server tells the listening client to re-list', async () => {
+    const carol = (await h.signUp()).access_token;
+    await h.install(carol, 'everything');
+    const client = await modernClientFor(carol, h.url, '/mcp');
+    let changed = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', async () => {
+      changed++;
+    });
+    const listening = await client.listen({ toolsListChanged: true });
+    await h.install(carol, 'everything', 'second');
+    // The aggregate hears of the new member with the caller's next request.
+    await waitFor(
+      async () => (await client.listTools()).tools.some((t) => t.name === 'second__echo') && changed > 0,
+      { what: 'tools/list_changed on the listen stream' },
+    );
+    await listening.close();
+  });
+
+  it('refuses a requestState that is not one of ours, and input a client did not declare', async () => {
+    const forged = await rpc(
+      h.url,
+      '/mcp/everything',
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+      {
+        jsonrpc: '2.0',
+        id: 11,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'x' }, requestState: 'forged', _meta: meta() },
+      },
+    );
+    expect(await forged.json()).toMatchObject({ id: 11, error: { code: -32602 } });
+
+    // No sampling capability declared: the backend's request is refused, and the tool says so.
+    const undeclared = await rpc(
+      h.url,
+      '/mcp/everything',
+      {
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'trigger-sampling-request',
+      },
+      {
+        jsonrpc: '2.0',
+        id: 12,
+        method: 'tools/call',
+        params: { name: 'trigger-sampling-request', arguments: { prompt: 'x', maxTokens: 5 }, _meta: meta() },
+      },
+    );
+    const body = await undeclared.text();
+    expect(body).not.toContain('input_required');
+    expect(body).toContain('does not support sampling/createMessage');
+  });
 
   it('answers each request on any replica, with no session id', async () => {
     for (const base of [...h.gatewayUrls, ...h.gatewayUrls]) {

@@ -1,30 +1,13 @@
 import { Readable } from 'node:stream';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, isLegacyRequest, ProtocolError, Server } from '@modelcontextprotocol/server';
 import type { InternalClaims } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AggregateSession } from './aggregate-session.ts';
 import { toClientError } from './errors.ts';
+import { PendingCalls } from './input-rounds.ts';
 import type { InstallationSession } from './installation-session.ts';
-
-/** What a bridge serves requests through: the session a 2025 client would have had, held for reuse. */
-interface Bridge {
-  session: InstallationSession | AggregateSession;
-  client: Client;
-  lastSeen: number;
-}
-
-/** List results carry how long they may be kept (2026-07-28 `CacheableResult`): per user, not kept. */
-const CACHEABLE = new Set([
-  'tools/list',
-  'prompts/list',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-]);
+import { ModernBridge } from './modern-bridge.ts';
 
 export interface ModernEraOptions {
   /** The session (server side) for a user's scope, as a 2025 session would get it; throws when it cannot. */
@@ -44,15 +27,25 @@ export interface ModernEraOptions {
  * on the wire, so any gateway replica and any worker can serve any request.
  */
 export class ModernEra {
-  private readonly bridges = new Map<string, Promise<Bridge>>();
-  private readonly handler;
+  private readonly bridges = new Map<string, Promise<ModernBridge>>();
+  /** Answers requests whose scope cannot be served (the installation does not start): the error, in era. */
+  private readonly refusals;
   private readonly sweeper: NodeJS.Timeout;
+  /** Requests waiting for their client's answers, by `requestState`. */
+  private readonly pending = new PendingCalls();
 
   constructor(private readonly opts: ModernEraOptions) {
-    this.handler = createMcpHandler((ctx) => this.serverFor(ctx.authInfo?.extra as unknown as Served), {
-      legacy: 'reject',
-      onerror: (err) => opts.logger.debug({ err: { message: err.message } }, 'modern request refused'),
-    });
+    this.refusals = createMcpHandler(
+      (ctx) => {
+        const failure = (ctx.authInfo?.extra as { failure?: ProtocolError } | undefined)?.failure;
+        const server = new Server({ name: 'switchboard', version: '1.0.0' }, { capabilities: { tools: {} } });
+        server.fallbackRequestHandler = async () => {
+          throw failure;
+        };
+        return server;
+      },
+      { legacy: 'reject' },
+    );
     const idle = opts.idleMillis ?? 600_000;
     this.sweeper = setInterval(() => void this.sweep(Date.now() - idle), Math.min(60_000, idle));
     this.sweeper.unref();
@@ -66,80 +59,47 @@ export class ModernEra {
 
   async handle(req: Request, res: Response, claims: InternalClaims, scope: string): Promise<void> {
     // Per key too: a session's audit records name the API key its calls came with.
-    const served: Served = { claims, key: `${claims.sub}|${scope}|${claims.apiKeyId ?? ''}` };
-    const answer = await this.handler.fetch(webRequest(req), {
-      parsedBody: req.body,
-      authInfo: { token: '', clientId: claims.sub, scopes: [], extra: { ...served } },
-    });
-    res.status(answer.status);
-    for (const [name, value] of answer.headers) res.setHeader(name, value);
-    if (!answer.body) return void res.end();
-    const body = Readable.fromWeb(answer.body as never);
-    res.on('close', () => body.destroy());
-    body.pipe(res);
+    const key = `${claims.sub}|${scope}|${claims.apiKeyId ?? ''}`;
+    let bridge: ModernBridge;
+    try {
+      bridge = await this.bridge(key, claims);
+    } catch (err) {
+      const e = toClientError(err, claims.installations[0]?.slug ?? 'server');
+      const failure = new ProtocolError(e.code, e.message, e.data);
+      const answer = await this.refusals.fetch(webRequest(req), {
+        parsedBody: req.body,
+        authInfo: { token: '', clientId: claims.sub, scopes: [], extra: { failure } },
+      });
+      return send(answer, res);
+    }
+    const message = req.body as { method?: unknown; params?: unknown } | undefined;
+    const unlisten =
+      message?.method === 'subscriptions/listen' ? await bridge.listen(message.params) : undefined;
+    const answer = await bridge.handler.fetch(webRequest(req), { parsedBody: req.body });
+    if (unlisten) res.on('close', unlisten);
+    send(answer, res);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    await this.handler.close();
+    this.pending.close();
+    await this.refusals.close();
     await this.sweep(Number.POSITIVE_INFINITY);
   }
 
-  /** One request's server: the bridge's identity and capabilities, every method answered through it. */
-  private async serverFor(served: Served): Promise<Server> {
-    let bridge: Bridge | undefined;
-    let failure: ProtocolError | undefined;
-    try {
-      bridge = await this.bridge(served);
-    } catch (err) {
-      const e = toClientError(err, served.claims.installations[0]?.slug ?? 'server');
-      failure = new ProtocolError(e.code, e.message, e.data);
-    }
-    const server = new Server(
-      bridge?.client.getServerVersion() ?? { name: 'switchboard', version: '1.0.0' },
-      {
-        capabilities: (bridge?.client.getServerCapabilities() as never) ?? { tools: {} },
-      },
-    );
-    server.fallbackRequestHandler = async (request) => {
-      if (!bridge) throw failure;
-      bridge.lastSeen = Date.now();
-      try {
-        const result = await bridge.client.request(
-          { method: request.method, params: request.params } as never,
-          ResultSchema,
-          { timeout: 24 * 3600_000 },
-        );
-        return CACHEABLE.has(request.method) ? { ...result, ttlMs: 0, cacheScope: 'private' } : result;
-      } catch (err) {
-        const e = err as { code?: number; message?: string; data?: unknown };
-        if (typeof e.code === 'number') throw new ProtocolError(e.code, e.message ?? 'error', e.data);
-        throw err;
-      }
-    };
-    return server;
-  }
-
-  private bridge(served: Served): Promise<Bridge> {
-    let pending = this.bridges.get(served.key);
+  private bridge(key: string, claims: InternalClaims): Promise<ModernBridge> {
+    let pending = this.bridges.get(key);
     if (!pending) {
-      pending = this.open(served.claims);
-      this.bridges.set(served.key, pending);
-      pending.catch(() => this.bridges.delete(served.key));
+      pending = this.opts
+        .createSession(claims)
+        .then((session) => ModernBridge.open(key, session, this.pending, this.opts.logger));
+      this.bridges.set(key, pending);
+      pending.catch(() => this.bridges.delete(key));
     }
     return pending.then((b) => {
-      this.opts.refreshMembers(b.session, served.claims);
+      this.opts.refreshMembers(b.session, claims);
       return b;
     });
-  }
-
-  private async open(claims: InternalClaims): Promise<Bridge> {
-    const session = await this.opts.createSession(claims);
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await session.server.connect(serverSide);
-    const client = new Client({ name: 'switchboard-modern', version: '1.0.0' }, { capabilities: {} });
-    await client.connect(clientSide);
-    return { session, client, lastSeen: Date.now() };
   }
 
   private async sweep(cutoff: number): Promise<void> {
@@ -147,18 +107,19 @@ export class ModernEra {
       const bridge = await pending.catch(() => undefined);
       if (bridge && bridge.lastSeen >= cutoff) continue;
       this.bridges.delete(key);
-      if (!bridge) continue;
-      bridge.session.close();
-      await bridge.client.close().catch(() => undefined);
+      await bridge?.close();
     }
   }
 }
 
-/** Who a request is for, handed through the SDK's handler to the server factory. */
-interface Served {
-  [key: string]: unknown;
-  claims: InternalClaims;
-  key: string;
+/** The SDK's web-standard answer, onto Express's response (streamed: listen streams stay open). */
+function send(answer: globalThis.Response, res: Response): void {
+  res.status(answer.status);
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  if (!answer.body) return void res.end();
+  const body = Readable.fromWeb(answer.body as never);
+  res.on('close', () => body.destroy());
+  body.pipe(res);
 }
 
 /** The web-standard request the SDK's handler takes, from Express's (its body already parsed). */
