@@ -6,6 +6,7 @@ export * from './credential-proxy.ts';
 export * from './database.ts';
 export * from './elasticsearch-standin.ts';
 export * from './https-server.ts';
+export * from './modern-server.ts';
 export * from './npm-start.ts';
 export * from './oauth-browser.ts';
 export * from './oauth-service.ts';

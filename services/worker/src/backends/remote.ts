@@ -12,6 +12,7 @@ import { authorizingFetch } from '../upstream/authorizing-fetch.ts';
 import type { UpstreamTokens } from '../upstream/upstream-tokens.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
+import { startModernRemote } from './modern-remote.ts';
 import { BackendStartError, httpFailure, networkFailure } from './start-error.ts';
 import { renderRecord, templateValues } from './template.ts';
 
@@ -23,7 +24,8 @@ export interface RemoteDeps {
 }
 
 /**
- * A remote MCP server over Streamable HTTP, falling back to the legacy SSE transport, with headers
+ * A remote MCP server over Streamable HTTP (2025-11-25 and earlier, or 2026-07-28 where the server
+ * speaks only that), falling back to the legacy SSE transport, with headers
  * rendered from the user's settings and secrets. Private and loopback targets are refused unless the
  * operator allows them. Failures are classified (DNS, TLS, refused, 401, not MCP) for the user.
  */
@@ -61,6 +63,19 @@ export async function startRemoteBackend(
     first = classify(err, url);
     // Only a server that answered, but not to a Streamable HTTP POST, may speak the older SSE transport.
     if (first.code !== 'http_error' && first.code !== 'not_mcp') throw first;
+    // A 400 to `initialize` is how a server of MCP 2026-07-28 only refuses a 2025 client (-32022).
+    if (err instanceof StreamableHTTPError && err.code === 400) {
+      const modern = await startModernRemote(key, resolved.updated_at, {
+        url,
+        headers,
+        fetch: fetchImpl,
+        connectTimeoutMillis: deps.connectTimeoutMillis,
+      }).catch((e: unknown) => {
+        if (e instanceof UpstreamAuthRequired) throw e;
+        return undefined;
+      });
+      if (modern) return probed(modern, deps);
+    }
   }
   const legacy = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
   try {
