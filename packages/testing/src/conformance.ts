@@ -10,10 +10,14 @@ export interface ConformanceCheck {
   errorMessage?: string;
 }
 
-/** Runs the official MCP conformance suite's active server scenarios against `url`; returns every check. */
+/**
+ * Runs the official MCP conformance suite's server scenarios against `url` (`active`, the default; `all`
+ * adds the pending ones); returns every check, each with its scenario.
+ */
 export async function runConformanceSuite(
   url: string,
-): Promise<{ code: number | null; output: string; checks: ConformanceCheck[] }> {
+  suite: 'active' | 'all' = 'active',
+): Promise<{ code: number | null; output: string; checks: (ConformanceCheck & { scenario: string })[] }> {
   const cli = path.join(
     path.dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json')),
     'dist',
@@ -21,19 +25,23 @@ export async function runConformanceSuite(
   );
   const out = await mkdtemp(path.join(tmpdir(), 'conformance-'));
   try {
-    const child = spawn(process.execPath, [cli, 'server', '--url', url, '-o', out], {
+    const child = spawn(process.execPath, [cli, 'server', '--url', url, '--suite', suite, '-o', out], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const code = await new Promise<number | null>((r) => child.on('exit', r));
-    const checks: ConformanceCheck[] = [];
+    const checks: (ConformanceCheck & { scenario: string })[] = [];
     for (const entry of await readdir(out, { recursive: true })) {
       if (!String(entry).endsWith('checks.json')) continue;
-      checks.push(
-        ...(JSON.parse(await readFile(path.join(out, String(entry)), 'utf8')) as ConformanceCheck[]),
-      );
+      // Result directories are `<scenario>-<timestamp>`.
+      const scenario = path
+        .dirname(String(entry))
+        .replace(/^server-/, '')
+        .replace(/-\d[\d-T:.Z]*$/, '');
+      const found = JSON.parse(await readFile(path.join(out, String(entry)), 'utf8')) as ConformanceCheck[];
+      checks.push(...found.map((c) => ({ ...c, scenario })));
     }
     return { code, output, checks };
   } finally {
