@@ -12,6 +12,8 @@ export interface ModernServer {
 }
 
 export const MODERN_NOTE_URI = 'note://modern/greeting';
+/** How long the fixture says its tool list may be kept. */
+export const MODERN_TOOLS_TTL_MS = 60_000;
 
 /**
  * A server of MCP revision 2026-07-28 only, built with the official SDK's second generation
@@ -23,7 +25,10 @@ export async function startModernServer(): Promise<ModernServer> {
     () => {
       const server = new McpServer(
         { name: 'modern-fixture', version: '2.0.0' },
-        { capabilities: { resources: { subscribe: true } } },
+        {
+          capabilities: { resources: { subscribe: true } },
+          cacheHints: { 'tools/list': { ttlMs: MODERN_TOOLS_TTL_MS, cacheScope: 'public' } },
+        },
       );
       server.registerTool(
         'echo',

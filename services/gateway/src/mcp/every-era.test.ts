@@ -10,7 +10,13 @@ import {
   ElicitRequestSchema,
   ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { MODERN_NOTE_URI, type ModernServer, startModernServer, waitFor } from '@switchboard/testing';
+import {
+  MODERN_NOTE_URI,
+  MODERN_TOOLS_TTL_MS,
+  type ModernServer,
+  startModernServer,
+  waitFor,
+} from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
 
@@ -175,6 +181,30 @@ describe('every era of client, every era of backend', () => {
       );
     },
   );
+
+  it('list results keep as long as their backend says, and /mcp as long as its shortest-lived member', async () => {
+    const ttl = async (token: string, path: string) => {
+      const client = new ModernClient({ name: 'ttl', version: '1.0.0' }, {
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+      } as never);
+      await client.connect(
+        new ModernTransport(new URL(`${h.url}${path}`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      closers.push(client);
+      const { ttlMs, cacheScope } = (await client.listTools()) as { ttlMs?: number; cacheScope?: string };
+      return { ttlMs, cacheScope };
+    };
+    // The 2026 server says a minute, public; a user's endpoint is private to that user.
+    expect(await ttl(alice, '/mcp/modern')).toEqual({ ttlMs: MODERN_TOOLS_TTL_MS, cacheScope: 'private' });
+    // A 2025 server says nothing: its list, and any merge with it, is not to be kept.
+    expect(await ttl(alice, '/mcp/everything')).toEqual({ ttlMs: 0, cacheScope: 'private' });
+    expect(await ttl(alice, '/mcp')).toEqual({ ttlMs: 0, cacheScope: 'private' });
+    const dave = (await h.signUp()).access_token;
+    await h.install(dave, 'modern');
+    expect(await ttl(dave, '/mcp')).toEqual({ ttlMs: MODERN_TOOLS_TTL_MS, cacheScope: 'private' });
+  });
 
   it("a 2025 client's resources/subscribe on the 2026 server is a subscriptions/listen stream there", async () => {
     const { legacy: client } = await connect('v1 (2025-11-25)', '/mcp/modern');

@@ -39,6 +39,11 @@ export const UNAVAILABLE_META = 'io.switchboard/unavailable';
 interface Collected {
   slug: string;
   items: Record<string, unknown>[];
+  /**
+   * How long this member's part may be kept (2026-07-28 `ttlMs`): what a 2026 server said, 0 from a
+   * server that says nothing or could not answer; absent when the member has no such list.
+   */
+  ttlMs?: number;
   unavailable?: { installation: string; reason: string; message: string; retryAfterSeconds?: number };
 }
 
@@ -209,8 +214,11 @@ export class AggregateSession {
   ) {
     const results = await this.collect(capability, method, field);
     const unavailable = results.flatMap((r) => (r.unavailable ? [r.unavailable] : []));
+    // The merge keeps no longer than its shortest-lived part (read by 2026-07-28 clients, see ModernBridge).
+    const ttls = results.flatMap((r) => (r.ttlMs === undefined ? [] : [r.ttlMs]));
     return {
       [field]: results.flatMap(({ slug, items }) => items.map((item) => map(slug, item))),
+      ttlMs: ttls.length ? Math.min(...ttls) : 0,
       ...(unavailable.length ? { _meta: { [UNAVAILABLE_META]: unavailable } } : {}),
     } as never;
   }
@@ -243,6 +251,7 @@ export class AggregateSession {
           if (!backend.client.getServerCapabilities()?.[capability])
             return { slug: m.installationSlug, items: [] };
           const items: Record<string, unknown>[] = [];
+          let ttlMs = Number.POSITIVE_INFINITY;
           let cursor: string | undefined;
           for (let page = 0; page < MAX_PAGES; page++) {
             const result = (await backend.track(() =>
@@ -252,11 +261,12 @@ export class AggregateSession {
             )) as Record<string, unknown>;
             const page_ = (result[field] as Record<string, unknown>[]) ?? [];
             items.push(...(method === 'tools/list' ? backend.tools.apply(page_) : page_));
+            ttlMs = Math.min(ttlMs, typeof result.ttlMs === 'number' && result.ttlMs >= 0 ? result.ttlMs : 0);
             cursor = result.nextCursor as string | undefined;
             if (!cursor) break;
           }
           m.report?.('ok');
-          return { slug: m.installationSlug, items };
+          return { slug: m.installationSlug, items, ttlMs };
         } catch (err) {
           m.report?.(callHealth(err));
           this.logger.warn(
@@ -267,6 +277,7 @@ export class AggregateSession {
           return {
             slug: m.installationSlug,
             items: [],
+            ttlMs: 0,
             unavailable: {
               installation: m.installationSlug,
               reason: circuit?.open

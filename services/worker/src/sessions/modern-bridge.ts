@@ -13,7 +13,11 @@ const ASKING = new Set(['tools/call', 'prompts/get', 'resources/read', 'completi
 /** What the bridge's session may pass on to a 2026 client, in `input_required` rounds. */
 const BRIDGE_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
 
-/** List results carry how long they may be kept (2026-07-28 `CacheableResult`): per user, not kept. */
+/**
+ * Results that say how long they may be kept (2026-07-28 `CacheableResult`): as long as the backend
+ * (for `/mcp`, the shortest-lived member) says, 0 where it says nothing; always `private`, since what a
+ * user's endpoint lists depends on that user's installations and credentials.
+ */
 const CACHEABLE = new Set([
   'tools/list',
   'prompts/list',
@@ -165,7 +169,9 @@ export class ModernBridge {
       ResultSchema,
       { timeout: 24 * 3600_000 },
     );
-    return CACHEABLE.has(request.method) ? { ...result, ttlMs: 0, cacheScope: 'private' } : result;
+    if (!CACHEABLE.has(request.method)) return result;
+    const ttlMs = typeof result.ttlMs === 'number' && result.ttlMs >= 0 ? result.ttlMs : 0;
+    return { ...result, ttlMs, cacheScope: 'private' };
   }
 }
 
