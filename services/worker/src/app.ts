@@ -1,6 +1,6 @@
 import { INTERNAL_TOKEN_HEADER } from '@switchboard/mcp';
 import { createHttpApp, finishApp } from '@switchboard/runtime';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import { checkHandler } from './checks/routes.ts';
 import type { WorkerDeps } from './deps.ts';
 
@@ -21,6 +21,19 @@ export function createApp(deps: WorkerDeps): Express {
     }
     await deps.sessions.handle(req, res, claims);
   });
+  // A body that is not JSON (the gateway routes 2026-07-28 requests by their headers, unparsed): MCP's
+  // own parse error, in JSON-RPC's shape like every answer on this path.
+  app.use('/internal/mcp', ((err, _req, res, next) => {
+    const type = (err as { type?: string } | undefined)?.type;
+    if (type !== 'entity.parse.failed') return next(err);
+    res
+      .status(400)
+      .json({
+        jsonrpc: '2.0',
+        error: { code: -32700, message: 'Parse error: the body is not valid JSON' },
+        id: null,
+      });
+  }) as ErrorRequestHandler);
   // Ready to serve; `sandbox` says whether (and how) stdio servers can run here.
   app.get('/readyz', async (_req, res) => {
     res.json({ status: 'ready', sandbox: (await deps.sandbox).status });

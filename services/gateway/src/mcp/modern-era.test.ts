@@ -11,11 +11,14 @@ import { type Harness, startHarness } from '../test-support/harness.ts';
  */
 let h: Harness;
 let alice: string;
+let aliceId: string;
 const clients: ModernClient[] = [];
 
 beforeAll(async () => {
   h = await startHarness({ gateways: 2, workers: 2 });
-  alice = (await h.signUp()).access_token;
+  const session = await h.signUp();
+  alice = session.access_token;
+  aliceId = session.user.id;
   await h.install(alice, 'everything');
 });
 afterAll(async () => {
@@ -228,6 +231,70 @@ describe('MCP 2026-07-28', () => {
     const body = await undeclared.text();
     expect(body).not.toContain('input_required');
     expect(body).toContain('does not support sampling/createMessage');
+  });
+
+  it("refuses malformed 2026 requests with the revision's errors, and runs nothing", async () => {
+    const calls = async () =>
+      (
+        await h.db.owner.query(
+          `select count(*)::int as n from public.audit_events where action = 'tool.call' and owner_id = $1`,
+          [aliceId],
+        )
+      ).rows[0].n as number;
+    const before = await calls();
+    const call = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
+    const params = { name: 'echo', arguments: { message: 'x' } };
+    const cases: [string, Record<string, string>, unknown, number][] = [
+      ['_meta a string', call, { ...params, _meta: 'nope' }, -32600],
+      ['_meta an array', call, { ...params, _meta: [1] }, -32600],
+      ['a 2025 call (no _meta) with 2026 headers', call, params, -32602],
+    ];
+    for (const [what, headers, p, code] of cases) {
+      const res = await rpc(h.url, '/mcp/everything', headers, {
+        jsonrpc: '2.0',
+        id: 21,
+        method: 'tools/call',
+        params: p,
+      });
+      expect([what, res.status]).toEqual([what, 400]);
+      expect([what, await res.json()]).toMatchObject([what, { id: 21, error: { code } }]);
+    }
+    // The gateway routes such requests by their headers alone: what the body is still decides.
+    const raw = (body: string) =>
+      fetch(`${h.url}/mcp/everything`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${alice}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...call,
+        },
+        body,
+      });
+    const garbled = await raw('{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "par');
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ error: { code: -32700 } });
+    const batch = await raw(
+      JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { ...params, _meta: meta() } }]),
+    );
+    expect(batch.status).toBe(400);
+    expect((await batch.json()) as object).toMatchObject({ error: {} });
+    // A 2025 handshake under a 2026 version header: refused as a contradiction, and no session starts.
+    const init = await rpc(
+      h.url,
+      '/mcp/everything',
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'initialize' },
+      {
+        jsonrpc: '2.0',
+        id: 23,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      },
+    );
+    expect(init.status).toBe(400);
+    expect(init.headers.get('mcp-session-id')).toBeNull();
+    expect(await init.json()).toMatchObject({ id: 23, error: { code: -32020 } });
+    expect(await calls()).toBe(before);
   });
 
   it('answers each request on any replica, with no session id', async () => {

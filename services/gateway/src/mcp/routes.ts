@@ -201,6 +201,11 @@ function validBody(req: Request): {
     );
   }
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const routed = routingHeaders(req);
+  if (routed) {
+    // The worker holds the body to the headers (the revision's -32020); the gateway needs no more.
+    return { body: raw, requestIds: [], toolCalls: routed.method === 'tools/call' ? [routed.name] : [] };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
@@ -223,6 +228,20 @@ function validBody(req: Request): {
     .filter((m) => m.method === 'tools/call' && m.id !== undefined)
     .map((m) => String((m.params as { name?: unknown } | undefined)?.name ?? ''));
   return { body: raw, requestIds, toolCalls };
+}
+
+/** The first revision whose requests carry their routing in headers (`Mcp-Method`, `Mcp-Name`). */
+const HEADER_ROUTING_SINCE = '2026-07-28';
+
+/**
+ * A 2026-07-28 request's method and name, from its headers: enough to meter and route it without
+ * parsing the body. Revisions are dates, so they compare as strings.
+ */
+function routingHeaders(req: Request): { method: string; name: string } | undefined {
+  const version = req.get('mcp-protocol-version');
+  const method = req.get('mcp-method');
+  if (!version || !method || version < HEADER_ROUTING_SINCE) return undefined;
+  return { method, name: req.get('mcp-name') ?? '' };
 }
 
 class JsonRpcError extends Error {
