@@ -10,6 +10,9 @@
  * Then memory: gateway and worker RSS idle and under load, RSS per live stdio process, and the worker's
  * own bookkeeping per live (user, installation).
  *
+ * Then `tools/list` through `/mcp` with BENCH_LIST_INSTALLATIONS stdio installations (cold, then warm in
+ * both eras) and the first call of BENCH_COLD_CALLS users whose server is not running yet.
+ *
  * Environment: BENCH_SECONDS (per target, default 10), BENCH_CLIENTS (default 10), BENCH_USERS (default 20).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -23,13 +26,16 @@ import { loadStackEnv, startStack } from '@switchboard/stack';
 import pg from 'pg';
 import { Agent } from 'undici';
 import { coldStarts } from './lib/cold-start.ts';
+import { aggregateListTimes, firstCallMillis } from './lib/list-and-cold.ts';
 import { RawMcpSession } from './lib/mcp-session.ts';
 import { childrenOf, cpuMillis, descendantsOf, processTable, rssKb, treeRssKb } from './lib/procs.ts';
-import { mb, ms } from './lib/stats.ts';
+import { mb, ms, quantile } from './lib/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const USERS = Number(process.env.BENCH_USERS ?? 20);
+const LIST_INSTALLATIONS = Number(process.env.BENCH_LIST_INSTALLATIONS ?? 20);
+const COLD_CALLS = Number(process.env.BENCH_COLD_CALLS ?? 5);
 const require = createRequire(import.meta.url);
 const everythingScript = path.join(
   path.dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')),
@@ -80,12 +86,17 @@ function startChild(command: string, args: string[], env: Record<string, string>
   return child;
 }
 
-/** One MCP session over raw JSON-RPC: initialize, then `call` as fast as the loop asks. */
-async function openSession(url: string, headers: Record<string, string>) {
+/**
+ * One MCP client over raw JSON-RPC calling `echo` as fast as the loop asks: a 2025 session (initialize
+ * first), or 2026-07-28 requests (no session; `_meta` and routing headers on each).
+ */
+async function openSession(url: string, headers: Record<string, string>, modern = false) {
   const session = new RawMcpSession(url, headers, dispatcher);
-  await session.initialize();
+  if (!modern) await session.initialize();
   return async () => {
-    const r = await session.callTool('echo', { message: 'bench' });
+    const r = modern
+      ? await session.callToolModern('echo', { message: 'bench' })
+      : await session.callTool('echo', { message: 'bench' });
     if (!r.ok) throw new Error(`call failed: ${r.error}`);
   };
 }
@@ -94,6 +105,8 @@ interface Target {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  /** Speaks MCP 2026-07-28 (stateless) instead of a 2025 session. */
+  modern?: boolean;
 }
 
 /**
@@ -106,7 +119,7 @@ async function loadAll(
 ): Promise<LoadResult[]> {
   const sessions = await Promise.all(
     targets.map((t) =>
-      Promise.all(Array.from({ length: CLIENTS }, () => openSession(t.url, t.headers ?? {}))),
+      Promise.all(Array.from({ length: CLIENTS }, () => openSession(t.url, t.headers ?? {}, t.modern))),
     ),
   );
   const latencies = targets.map(() => [] as number[]);
@@ -177,7 +190,7 @@ async function main() {
     const directPort = await freePort();
     const bridgePort = await freePort();
     startChild(process.execPath, [everythingScript, 'streamableHttp'], { PORT: String(directPort) });
-    startChild(process.execPath, [
+    const bridgeProcess = startChild(process.execPath, [
       mcpProxyScript,
       '--port',
       String(bridgePort),
@@ -217,11 +230,11 @@ async function main() {
       });
       return ((await res.json()) as { access_token: string }).access_token;
     };
-    const install = async (token: string, server: string) => {
+    const install = async (token: string, server: string, slug = server) => {
       const res = await fetch(`${stack.info.gatewayUrl}/api/v1/installations`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ server, slug: server }),
+        body: JSON.stringify({ server, slug }),
       });
       if (res.status !== 201) throw new Error(`install ${server}: ${res.status} ${await res.text()}`);
     };
@@ -254,6 +267,12 @@ async function main() {
         { name: 'one-hop bridge (mcp-proxy -> stdio)', url: bridge },
         stdioTarget,
         {
+          name: 'switchboard /mcp/everything (stdio, 2026-07-28 stateless)',
+          url: `${stack.info.gatewayUrl}/mcp/everything`,
+          headers: auth,
+          modern: true,
+        },
+        {
           name: 'switchboard /mcp/everything-remote (remote)',
           url: `${stack.info.gatewayUrl}/mcp/everything-remote`,
           headers: auth,
@@ -262,7 +281,7 @@ async function main() {
       (target) => (target === stdioTarget ? samplePeak(peak, 2000) : undefined),
     );
 
-    const [d, b, s, r] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
+    const [d, b, s, m, r] = results as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
     log('');
     log('| target | calls/s | p50 ms | p99 ms | errors |');
     log('|---|---:|---:|---:|---:|');
@@ -278,34 +297,71 @@ async function main() {
       `stdio:  switchboard / one-hop bridge = ${(s.perSecond / b.perSecond).toFixed(2)}x throughput, ${s.p50 - b.p50 >= 0 ? '+' : ''}${(s.p50 - b.p50).toFixed(2)} ms p50`,
     );
     log(
+      `stdio, 2026-07-28: switchboard / one-hop bridge = ${(m.perSecond / b.perSecond).toFixed(2)}x throughput, ${m.p50 - b.p50 >= 0 ? '+' : ''}${(m.p50 - b.p50).toFixed(2)} ms p50`,
+    );
+    log(
       `remote: switchboard / direct = ${(r.perSecond / d.perSecond).toFixed(2)}x throughput, +${(r.p50 - d.p50).toFixed(2)} ms p50`,
     );
 
-    // CPU per call by process, for capacity planning (docs/kubernetes.md): the stdio target alone.
+    // CPU per call by process, for capacity planning (docs/kubernetes.md) and against the bridge: each
+    // target alone.
     const postmaster = (await processTable()).find((p) => p.cmdline.includes(`${dataDir}/postgres`))?.pid;
-    const groups = {
+    const cpuPerCall = async (target: Target, groups: Record<string, number[]>) => {
+      const cpu = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            Object.entries(groups).map(
+              async ([k, pids]) =>
+                [k, (await Promise.all(pids.map(cpuMillis))).reduce((a, b) => a + b, 0)] as const,
+            ),
+          ),
+        );
+      const cpuBefore = await cpu();
+      const [alone] = (await loadAll([target])) as [LoadResult];
+      const cpuAfter = await cpu();
+      log('');
+      log(`| CPU per call, ${target.name} (${alone.calls} calls, ${alone.perSecond.toFixed(0)}/s) | ms |`);
+      log('|---|---:|');
+      for (const k of Object.keys(groups))
+        log(`| ${k} | ${((cpuAfter[k]! - cpuBefore[k]!) / alone.calls).toFixed(3)} |`);
+    };
+    await cpuPerCall(stdioTarget, {
       gateway: [gatewayPid],
       worker: [workerPid],
       'stdio server (its sandbox included)': await descendantsOf(workerPid),
       'postgres (every backend)': postmaster ? [postmaster, ...(await descendantsOf(postmaster))] : [],
-    };
-    const cpu = async () =>
-      Object.fromEntries(
-        await Promise.all(
-          Object.entries(groups).map(
-            async ([k, pids]) =>
-              [k, (await Promise.all(pids.map(cpuMillis))).reduce((a, b) => a + b, 0)] as const,
-          ),
-        ),
-      );
-    const cpuBefore = await cpu();
-    const [alone] = (await loadAll([stdioTarget])) as [LoadResult];
-    const cpuAfter = await cpu();
+    });
+    await cpuPerCall(
+      { name: 'one-hop bridge', url: bridge },
+      {
+        'mcp-proxy': [bridgeProcess.pid!],
+        'stdio server': await descendantsOf(bridgeProcess.pid!),
+      },
+    );
+
+    // tools/list through /mcp for a user with 20 installations (half stdio, half remote: a worker runs
+    // at most 10 processes per user by default), and a cold server's first call.
+    const lister = await signUp(`bench-lister-${Date.now()}@example.com`);
+    for (let i = 1; i <= LIST_INSTALLATIONS; i++)
+      await install(lister, i % 2 ? 'everything' : 'everything-remote', `e${i}`);
+    const lists = await aggregateListTimes(stack.info.gatewayUrl, lister, dispatcher, LIST_INSTALLATIONS);
     log('');
-    log(`| CPU per call, /mcp/everything (${alone.calls} calls, ${alone.perSecond.toFixed(0)}/s) | ms |`);
-    log('|---|---:|');
-    for (const k of Object.keys(groups))
-      log(`| ${k} | ${((cpuAfter[k]! - cpuBefore[k]!) / alone.calls).toFixed(3)} |`);
+    log(`| tools/list through /mcp, ${lists.installations} installations (stdio and remote) | p50 | p90 |`);
+    log('|---|---:|---:|');
+    log(`| cold (every server started) | ${ms(lists.coldMillis)} | |`);
+    for (const w of lists.warm) log(`| warm, ${w.era} | ${ms(w.p50)} | ${ms(w.p90)} |`);
+    const firsts: number[] = [];
+    for (let i = 0; i < COLD_CALLS; i++) {
+      const t = await signUp(`bench-cold-${i}-${Date.now()}@example.com`);
+      await install(t, 'everything');
+      firsts.push(await firstCallMillis(`${stack.info.gatewayUrl}/mcp/everything`, t, dispatcher));
+    }
+    log('');
+    log(`| first call to a cold stdio server through /mcp/everything (${COLD_CALLS} users) | p50 | max |`);
+    log('|---|---:|---:|');
+    log(
+      `| initialize + tools/call echo, package on the machine | ${ms(quantile(firsts, 0.5))} | ${ms(Math.max(...firsts))} |`,
+    );
 
     // Memory per live (user, installation): many users, each with their own stdio process.
     const before = await rssKb(workerPid);

@@ -10,6 +10,13 @@ export interface CallOutcome {
 }
 
 const PROTOCOL_VERSION = '2025-06-18';
+const MODERN_VERSION = '2026-07-28';
+/** The per-request envelope of a 2026-07-28 request (the revision has no `initialize`). */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 /**
  * One MCP client session over raw JSON-RPC on Streamable HTTP, for load generation: cheap enough that the
@@ -67,15 +74,7 @@ export class RawMcpSession {
         method: 'tools/call',
         params: { name, arguments: args },
       });
-      if (res.status === 404) this.headers = undefined;
-      const ok = res.status === 200 && res.text.includes('"result"') && !res.text.includes('"isError":true');
-      return {
-        ok,
-        status: res.status,
-        startedAt,
-        endedAt: performance.now(),
-        ...(ok ? {} : { error: `${res.status} ${res.text.slice(0, 160)}` }),
-      };
+      return this.outcome(res, startedAt);
     } catch (err) {
       this.headers = undefined;
       return {
@@ -84,6 +83,69 @@ export class RawMcpSession {
         startedAt,
         endedAt: performance.now(),
         error: String(err).slice(0, 160),
+      };
+    }
+  }
+
+  /**
+   * A tool call of MCP 2026-07-28: no session, the version and client capabilities in `_meta`, and the
+   * routing headers the revision requires.
+   */
+  async callToolModern(name: string, args: Record<string, unknown>): Promise<CallOutcome> {
+    const startedAt = performance.now();
+    try {
+      const res = await this.post(
+        {
+          ...this.base(),
+          'mcp-protocol-version': MODERN_VERSION,
+          'mcp-method': 'tools/call',
+          'mcp-name': name,
+        },
+        {
+          jsonrpc: '2.0',
+          id: this.nextId++,
+          method: 'tools/call',
+          params: { name, arguments: args, _meta: MODERN_META },
+        },
+      );
+      return this.outcome(res, startedAt);
+    } catch (err) {
+      return {
+        ok: false,
+        status: 0,
+        startedAt,
+        endedAt: performance.now(),
+        error: String(err).slice(0, 160),
+      };
+    }
+  }
+
+  /** A list request of either era (`modern`: no session, `_meta` and headers), for list timings. */
+  async list(method: string, modern = false): Promise<CallOutcome> {
+    const startedAt = performance.now();
+    if (!modern && !this.headers) await this.initialize();
+    const headers = modern
+      ? { ...this.base(), 'mcp-protocol-version': MODERN_VERSION, 'mcp-method': method }
+      : this.headers!;
+    const res = await this.post(headers, {
+      jsonrpc: '2.0',
+      id: this.nextId++,
+      method,
+      params: modern ? { _meta: MODERN_META } : {},
+    });
+    return this.outcome(res, startedAt);
+  }
+
+  private outcome(res: { status: number; text: string }, startedAt: number): CallOutcome {
+    {
+      if (res.status === 404) this.headers = undefined;
+      const ok = res.status === 200 && res.text.includes('"result"') && !res.text.includes('"isError":true');
+      return {
+        ok,
+        status: res.status,
+        startedAt,
+        endedAt: performance.now(),
+        ...(ok ? {} : { error: `${res.status} ${res.text.slice(0, 160)}` }),
       };
     }
   }
