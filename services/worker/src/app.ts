@@ -26,13 +26,11 @@ export function createApp(deps: WorkerDeps): Express {
   app.use('/internal/mcp', ((err, _req, res, next) => {
     const type = (err as { type?: string } | undefined)?.type;
     if (type !== 'entity.parse.failed') return next(err);
-    res
-      .status(400)
-      .json({
-        jsonrpc: '2.0',
-        error: { code: -32700, message: 'Parse error: the body is not valid JSON' },
-        id: null,
-      });
+    res.status(400).json({
+      jsonrpc: '2.0',
+      error: { code: -32700, message: 'Parse error: the body is not valid JSON' },
+      id: null,
+    });
   }) as ErrorRequestHandler);
   // Ready to serve; `sandbox` says whether (and how) stdio servers can run here.
   app.get('/readyz', async (_req, res) => {

@@ -9,6 +9,16 @@ import {
 import { ArgumentValidator } from './argument-validator.ts';
 import { ToolPolicy } from './tool-policy.ts';
 
+/** A server's whole tool list, when it was read, and how long the server said it may be kept. */
+export interface ToolListing {
+  tools: Tool[];
+  ttlMs: number;
+  at: number;
+}
+
+/** How long a server's tool list is kept when the server does not announce changes to it. */
+const UNANNOUNCED_TOOLS_TTL_MILLIS = 60_000;
+
 /**
  * Where a backend's server-to-client traffic goes: the client sessions multiplexed over it. Sessions
  * register themselves; the backend asks them to deliver what the server sends.
@@ -57,7 +67,7 @@ export class Backend {
   ) {
     client.fallbackRequestHandler = (request, extra) => this.routeRequest(request, extra.signal);
     client.fallbackNotificationHandler = async (notification) => {
-      if (notification.method === 'notifications/tools/list_changed') this.arguments.load([]);
+      if (notification.method === 'notifications/tools/list_changed') this.forgetTools();
       for (const l of this.listeners) l.forwardNotification(notification);
     };
     client.onclose = () => this.markClosed();
@@ -142,9 +152,23 @@ export class Backend {
     return this.arguments.check(tool, args);
   }
 
-  /** Every page of the server's `tools/list` (at most 20), as the server describes them (unfiltered). */
-  async listAllTools(signal?: AbortSignal) {
+  /**
+   * Every page of the server's `tools/list` (at most 20), as the server describes them (unfiltered).
+   * Kept until the server says its tools changed (`notifications/tools/list_changed`), or for a minute
+   * where it does not promise to say so; a backend with new settings is a new backend, with no list.
+   */
+  async listAllTools(signal?: AbortSignal): Promise<Tool[]> {
+    return (await this.toolListing(signal)).tools;
+  }
+
+  /** The tool list with how long the server says it keeps (2026-07-28 `ttlMs`; 0 when it says nothing). */
+  async toolListing(signal?: AbortSignal): Promise<ToolListing> {
+    const kept = this.toolList;
+    if (kept && (this.announcesToolChanges || Date.now() - kept.at < UNANNOUNCED_TOOLS_TTL_MILLIS))
+      return kept;
+    const generation = this.toolsGeneration;
     const tools: Tool[] = [];
+    let ttlMs = Number.POSITIVE_INFINITY;
     let cursor: string | undefined;
     for (let page = 0; page < 20; page++) {
       const result = await this.client.request(
@@ -153,10 +177,28 @@ export class Backend {
         signal ? { signal } : undefined,
       );
       tools.push(...result.tools);
+      const ttl = (result as { ttlMs?: unknown }).ttlMs;
+      ttlMs = Math.min(ttlMs, typeof ttl === 'number' && ttl >= 0 ? ttl : 0);
       cursor = result.nextCursor;
       if (!cursor) break;
     }
-    return tools;
+    const listing = { tools, ttlMs, at: Date.now() };
+    // A change announced while the list was read makes this one stale: it is used, not kept.
+    if (generation === this.toolsGeneration) this.toolList = listing;
+    return listing;
+  }
+
+  private toolList: ToolListing | undefined;
+  private toolsGeneration = 0;
+
+  private get announcesToolChanges(): boolean {
+    return Boolean(this.client.getServerCapabilities()?.tools?.listChanged);
+  }
+
+  private forgetTools(): void {
+    this.toolsGeneration++;
+    this.toolList = undefined;
+    this.arguments.load([]);
   }
 
   closeWhenIdle(): void {

@@ -250,6 +250,17 @@ export class AggregateSession {
           const backend = await this.backendOf(m);
           if (!backend.client.getServerCapabilities()?.[capability])
             return { slug: m.installationSlug, items: [] };
+          if (method === 'tools/list') {
+            // Kept by the backend until its server says the tools changed: a warm list asks no one.
+            const asked = Date.now();
+            const listing = await backend.track(() =>
+              backend.toolListing(AbortSignal.timeout(m.deadlineMillis)),
+            );
+            // Only a list the server just gave says anything about its health.
+            if (listing.at >= asked) m.report?.('ok');
+            const items = backend.tools.apply(listing.tools as Record<string, unknown>[]);
+            return { slug: m.installationSlug, items, ttlMs: listing.ttlMs };
+          }
           const items: Record<string, unknown>[] = [];
           let ttlMs = Number.POSITIVE_INFINITY;
           let cursor: string | undefined;
@@ -260,7 +271,7 @@ export class AggregateSession {
               }),
             )) as Record<string, unknown>;
             const page_ = (result[field] as Record<string, unknown>[]) ?? [];
-            items.push(...(method === 'tools/list' ? backend.tools.apply(page_) : page_));
+            items.push(...page_);
             ttlMs = Math.min(ttlMs, typeof result.ttlMs === 'number' && result.ttlMs >= 0 ? result.ttlMs : 0);
             cursor = result.nextCursor as string | undefined;
             if (!cursor) break;
