@@ -7,7 +7,7 @@
  * Chrome DevTools or speedscope.
  *
  * Environment: BENCH_SECONDS (default 10), BENCH_CLIENTS (default 10), BENCH_PROFILE_DIR (default a
- * new temporary directory).
+ * new temporary directory), SWITCHBOARD_COMPILED=true to profile the production build.
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,12 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
 const dir = process.env.BENCH_PROFILE_DIR ?? (await mkdtemp(path.join(tmpdir(), 'switchboard-profile-')));
 const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1 });
 
-const bench = await startBenchStack({ SWITCHBOARD_WORKERS: '1', SWITCHBOARD_CPU_PROFILE_DIR: dir });
+const bench = await startBenchStack({
+  SWITCHBOARD_WORKERS: '1',
+  SWITCHBOARD_CPU_PROFILE_DIR: dir,
+  // The production build (`npm run build` first) names functions and lines in the profile as they are.
+  SWITCHBOARD_COMPILED: process.env.SWITCHBOARD_COMPILED ?? 'false',
+});
 let calls = 0;
 const micros = () => Number(process.hrtime.bigint() / 1000n);
 const window = { from: 0, to: 0 };

@@ -24,15 +24,17 @@ function packageOf(url: string, functionName: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   const ours = url.match(/\/(services|packages)\/([^/]+)\//);
-  return ours ? `${ours[1]}/${ours[2]}` : url;
+  if (ours) return `${ours[1]}/${ours[2]}`;
+  const bundle = url.match(/\/dist\/([a-z-]+)\.js$/);
+  return bundle ? `dist/${bundle[1]} (ours, bundled)` : url;
 }
 
 /** The services whose code the profile ran (its own `services/<name>/`). */
 function servicesOf(profile: CpuProfile): string[] {
   const names = new Set<string>();
   for (const n of profile.nodes) {
-    const m = n.callFrame.url.match(/\/services\/([^/]+)\/src\//);
-    if (m) names.add(m[1]!);
+    const m = n.callFrame.url.match(/\/services\/([^/]+)\/src\/|\/dist\/(gateway|worker)\.js$/);
+    if (m) names.add((m[1] ?? m[2])!);
   }
   return [...names];
 }

@@ -29,11 +29,19 @@ export function scopeName(scope: SessionScope): string {
  * honours a session id for the user and scope that created it. The worker's part carries the restore
  * record (`SessionIds`), so a session outlives its worker.
  */
+const workerTags = new Map<string, string>();
+
 export const clientSessionIds = {
   /** Worker session ids carry their restore record (a few hundred characters). */
   maxLength: 2048,
+  /** A worker's short tag (workers are few and their URLs fixed: each is hashed once). */
   workerTag(workerUrl: string): string {
-    return createHash('sha256').update(workerUrl).digest('base64url').slice(0, 12);
+    let tag = workerTags.get(workerUrl);
+    if (tag === undefined) {
+      tag = createHash('sha256').update(workerUrl).digest('base64url').slice(0, 12);
+      if (workerTags.size < 1024) workerTags.set(workerUrl, tag);
+    }
+    return tag;
   },
   format(tag: string, workerSessionId: string): string {
     return `${tag}.${workerSessionId}`;

@@ -15,6 +15,8 @@ import { upstreamPublicRouter } from './upstream/routes.ts';
 export function createApp(deps: GatewayDeps): Express {
   const app = createHttpApp({ logger: deps.logger, registry: deps.registry });
   app.use(healthRouter(deps));
+  // First after health: the hot path (every MCP request) walks no other router's layers.
+  app.use(mcpRouter(deps));
   const upstream = new UpstreamConnections({
     pool: deps.pool,
     audit: deps.audit,
@@ -50,6 +52,5 @@ export function createApp(deps: GatewayDeps): Express {
     app.use('/auth/v1', auth);
   }
   app.use('/api/v1', apiRouter(deps, upstream));
-  app.use(mcpRouter(deps));
   return finishApp(app);
 }
