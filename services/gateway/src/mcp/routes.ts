@@ -1,7 +1,7 @@
 import { InternalTokens, reachOf, routingKey, splitName, type TargetInstallation } from '@switchboard/mcp';
 import { requestIdOf } from '@switchboard/observability';
-import { bodyLimitOf, DomainError, toHttpError } from '@switchboard/runtime';
-import express, { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
+import { DomainError } from '@switchboard/runtime';
+import express, { type Request, type Response, Router } from 'express';
 import { assertInScope } from '../api/access.ts';
 import { slug as slugSchema } from '../api/schemas.ts';
 import { authenticate } from '../auth/authenticate.ts';
@@ -10,10 +10,10 @@ import { mcpProtectedResource } from '../auth/protected-resource.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { hostCheck } from './host-check.ts';
 import { InstallationDirectory } from './installation-directory.ts';
-import { LegacySessionNotFound, legacySse } from './legacy-sse.ts';
-import { exchangeWithWorker, SessionNotFound } from './worker-exchange.ts';
-
-const MAX_BATCH = 32;
+import { validBody } from './json-rpc-body.ts';
+import { jsonRpcErrors } from './json-rpc-errors.ts';
+import { legacySse } from './legacy-sse.ts';
+import { exchangeWithWorker } from './worker-exchange.ts';
 
 /** How a checked request reaches the worker: a Streamable HTTP exchange, or a legacy SSE POST. */
 type Delivery = (
@@ -179,118 +179,8 @@ export function mcpRouter(deps: GatewayDeps): Router {
   return router;
 }
 
-/** A POST must carry a JSON-RPC message (or a small batch); the worker gets the same bytes. */
 function countBy(values: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return counts;
-}
-
-function validBody(req: Request): {
-  body: Buffer | undefined;
-  requestIds: (string | number)[];
-  toolCalls: string[];
-} {
-  if (req.method !== 'POST') return { body: undefined, requestIds: [], toolCalls: [] };
-  if (req.is('application/json') !== 'application/json') {
-    const got = (req.headers['content-type'] ?? 'no Content-Type').split(';')[0]!.slice(0, 100);
-    throw new JsonRpcError(
-      415,
-      -32000,
-      `Unsupported Media Type: send Content-Type: application/json (got ${got})`,
-    );
-  }
-  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const routed = routingHeaders(req);
-  if (routed) {
-    // The worker holds the body to the headers (the revision's -32020); the gateway needs no more.
-    return { body: raw, requestIds: [], toolCalls: routed.method === 'tools/call' ? [routed.name] : [] };
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new JsonRpcError(400, -32700, 'Parse error: the body is not valid JSON');
-  }
-  const messages = Array.isArray(parsed) ? parsed : [parsed];
-  if (messages.length === 0 || messages.length > MAX_BATCH) {
-    throw new JsonRpcError(400, -32600, `Invalid Request: send 1 to ${MAX_BATCH} messages`);
-  }
-  for (const m of messages) {
-    if (!m || typeof m !== 'object' || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
-      throw new JsonRpcError(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
-    }
-  }
-  const requestIds = messages
-    .filter((m) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
-    .map((m) => m.id as string | number);
-  const toolCalls = messages
-    .filter((m) => m.method === 'tools/call' && m.id !== undefined)
-    .map((m) => String((m.params as { name?: unknown } | undefined)?.name ?? ''));
-  return { body: raw, requestIds, toolCalls };
-}
-
-/** The first revision whose requests carry their routing in headers (`Mcp-Method`, `Mcp-Name`). */
-const HEADER_ROUTING_SINCE = '2026-07-28';
-
-/**
- * A 2026-07-28 request's method and name, from its headers: enough to meter and route it without
- * parsing the body. Revisions are dates, so they compare as strings.
- */
-function routingHeaders(req: Request): { method: string; name: string } | undefined {
-  const version = req.get('mcp-protocol-version');
-  const method = req.get('mcp-method');
-  if (!version || !method || version < HEADER_ROUTING_SINCE) return undefined;
-  return { method, name: req.get('mcp-name') ?? '' };
-}
-
-class JsonRpcError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Protocol errors in JSON-RPC's shape; HTTP-level refusals (auth, scope, not found) in the API envelope. */
-function jsonRpcErrors(): ErrorRequestHandler {
-  return (err, req, res, next) => {
-    if (res.headersSent) return void res.destroy();
-    if (err instanceof SessionNotFound || err instanceof LegacySessionNotFound) {
-      return void res
-        .status(404)
-        .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
-    }
-    if (err instanceof JsonRpcError) {
-      return void res
-        .status(err.status)
-        .json({ jsonrpc: '2.0', error: { code: err.code, message: err.message }, id: null });
-    }
-    const type = (err as { type?: string })?.type;
-    if (type === 'entity.too.large') {
-      return void res.status(413).json({
-        jsonrpc: '2.0',
-        error: { code: -32600, message: `Request too large: ${bodyLimitOf(err)}` },
-        id: null,
-      });
-    }
-    if (err instanceof DomainError && err.code === 'rate_limited') {
-      // Inside MCP, a limit is a JSON-RPC error too, with the HTTP status and Retry-After clients expect.
-      for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-      return void res
-        .status(429)
-        .json({ jsonrpc: '2.0', error: { code: -32000, message: err.message, data: err.details }, id: null });
-    }
-    if (err instanceof DomainError) return next(err);
-    const { status, body, headers } = toHttpError(err, requestIdOf(req));
-    if (status >= 500)
-      (req as Request & { log?: { error: (o: object, m: string) => void } }).log?.error(
-        { err },
-        'mcp request failed',
-      );
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.status(status).json(body);
-  };
 }
