@@ -51,13 +51,23 @@ export class ModernEra {
     this.sweeper.unref();
   }
 
-  /** Whether a request is of the 2026-07-28 era (the SDK's own classification). */
-  static async isModern(req: Request): Promise<boolean> {
-    if (req.method !== 'POST') return false;
-    return !(await isLegacyRequest(webRequest(req), req.body));
+  /**
+   * A request of the 2026-07-28 era (the SDK's own classification), as the web-standard request its
+   * handler takes (built once, for both); undefined for the 2025 era and earlier.
+   */
+  static async modern(req: Request): Promise<globalThis.Request | undefined> {
+    if (req.method !== 'POST') return undefined;
+    const web = webRequest(req);
+    return (await isLegacyRequest(web, req.body)) ? undefined : web;
   }
 
-  async handle(req: Request, res: Response, claims: InternalClaims, scope: string): Promise<void> {
+  async handle(
+    web: globalThis.Request,
+    req: Request,
+    res: Response,
+    claims: InternalClaims,
+    scope: string,
+  ): Promise<void> {
     // Per key too: a session's audit records name the API key its calls came with.
     const key = `${claims.sub}|${scope}|${claims.apiKeyId ?? ''}`;
     let bridge: ModernBridge;
@@ -66,7 +76,7 @@ export class ModernEra {
     } catch (err) {
       const e = toClientError(err, claims.installations[0]?.slug ?? 'server');
       const failure = new ProtocolError(e.code, e.message, e.data);
-      const answer = await this.refusals.fetch(webRequest(req), {
+      const answer = await this.refusals.fetch(web, {
         parsedBody: req.body,
         authInfo: { token: '', clientId: claims.sub, scopes: [], extra: { failure } },
       });
@@ -75,7 +85,7 @@ export class ModernEra {
     const message = req.body as { method?: unknown; params?: unknown } | undefined;
     const unlisten =
       message?.method === 'subscriptions/listen' ? await bridge.listen(message.params) : undefined;
-    const answer = await bridge.handler.fetch(webRequest(req), { parsedBody: req.body });
+    const answer = await bridge.handler.fetch(web, { parsedBody: req.body });
     if (unlisten) res.on('close', unlisten);
     send(answer, res);
   }
@@ -122,7 +132,10 @@ function send(answer: globalThis.Response, res: Response): void {
   body.pipe(res);
 }
 
-/** The web-standard request the SDK's handler takes, from Express's (its body already parsed). */
+/**
+ * The web-standard request the SDK's handler takes, from Express's: headers only. The body, parsed once
+ * already, goes to the SDK as `parsedBody` (which then reads no body of its own).
+ */
 function webRequest(req: Request): globalThis.Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
@@ -130,9 +143,5 @@ function webRequest(req: Request): globalThis.Request {
     else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
   }
   headers.delete('content-length');
-  return new globalThis.Request(`http://worker${req.originalUrl}`, {
-    method: req.method,
-    headers,
-    ...(req.method === 'POST' ? { body: JSON.stringify(req.body ?? null) } : {}),
-  });
+  return new globalThis.Request(`http://worker${req.originalUrl}`, { method: req.method, headers });
 }

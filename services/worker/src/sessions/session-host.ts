@@ -105,7 +105,8 @@ export class SessionHost {
     if (req.get(LEGACY_SSE_ENDPOINT_HEADER) !== undefined || req.get(LEGACY_SSE_SESSION_HEADER) !== undefined)
       return this.handleLegacySse(req, res, claims, scope);
     const sessionId = req.get('mcp-session-id');
-    if (!sessionId && (await ModernEra.isModern(req))) return this.modern.handle(req, res, claims, scope);
+    const modern = sessionId ? undefined : await ModernEra.modern(req);
+    if (modern) return this.modern.handle(modern, req, res, claims, scope);
     if (sessionId) {
       const hosted = this.sessions.get(sessionId);
       // Another user's (or another endpoint's) session id is as unknown as a made-up one.
