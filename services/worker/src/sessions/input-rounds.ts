@@ -44,7 +44,6 @@ export class PendingCall {
   private wake: (() => void) | undefined;
   private seq = 0;
   private readonly outcome: Promise<Round>;
-  settled = false;
 
   constructor(
     /** Who may continue it: the user, endpoint and key of the request that started it. */
@@ -58,7 +57,6 @@ export class PendingCall {
       (error: unknown): Round => ({ kind: 'error', error }),
     );
     void this.outcome.then(() => {
-      this.settled = true;
       for (const p of [...this.waiting.splice(0), ...this.asked.values()])
         p.reject(new McpError(-32603, 'the call ended before the client answered'));
       this.asked.clear();
@@ -146,10 +144,6 @@ export class PendingCalls {
 
   delete(call: PendingCall): void {
     this.calls.delete(call.token);
-  }
-
-  get size(): number {
-    return this.calls.size;
   }
 
   close(): void {
