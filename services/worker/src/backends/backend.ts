@@ -1,7 +1,9 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
+  ErrorCode,
   type JSONRPCRequest,
   ListToolsResultSchema,
+  McpError,
   type Notification,
   type Result,
   type Tool,
@@ -55,6 +57,11 @@ export class Backend {
    * harmless request with the user's credentials, which throws `unauthorized` when they are refused.
    */
   verifyCredentials: (() => Promise<void>) | undefined;
+  /**
+   * Run before a kept tool list is served: throws what asking the server would have (the user's
+   * connection to the service needs them again), for backends whose credentials can go bad meanwhile.
+   */
+  keptListCheck: (() => Promise<void>) | undefined;
   /** The installation's tool filters and overrides (set by the manager from the resolution). */
   tools = new ToolPolicy(undefined);
 
@@ -130,12 +137,23 @@ export class Backend {
     else this.closeHandlers.push(handler);
   }
 
-  /** Tracks a call so idle reaping never stops a process mid-call. */
+  /**
+   * Tracks a call so idle reaping never stops a process mid-call. A call that fails other than by the
+   * server's own answer (no answer, a dead connection, credentials refused) drops the kept tool list:
+   * the next list asks the server, and says what is wrong with it.
+   */
   async track<T>(fn: () => Promise<T>): Promise<T> {
     this.inFlight++;
     this.lastUsedAt = Date.now();
     try {
       return await fn();
+    } catch (err) {
+      const answered =
+        err instanceof McpError &&
+        err.code !== ErrorCode.RequestTimeout &&
+        err.code !== ErrorCode.ConnectionClosed;
+      if (!answered) this.forgetTools();
+      throw err;
     } finally {
       this.inFlight--;
       this.lastUsedAt = Date.now();
@@ -164,8 +182,10 @@ export class Backend {
   /** The tool list with how long the server says it keeps (2026-07-28 `ttlMs`; 0 when it says nothing). */
   async toolListing(signal?: AbortSignal): Promise<ToolListing> {
     const kept = this.toolList;
-    if (kept && (this.announcesToolChanges || Date.now() - kept.at < UNANNOUNCED_TOOLS_TTL_MILLIS))
+    if (kept && (this.announcesToolChanges || Date.now() - kept.at < UNANNOUNCED_TOOLS_TTL_MILLIS)) {
+      await this.keptListCheck?.();
       return kept;
+    }
     const generation = this.toolsGeneration;
     const tools: Tool[] = [];
     let ttlMs = Number.POSITIVE_INFINITY;

@@ -8,7 +8,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { guardedFetch } from '@switchboard/runtime';
 import type { ResolvedInstallation } from '../credentials/resolver.ts';
 import { UpstreamAuthRequired } from '../upstream/auth-required.ts';
-import { authorizingFetch } from '../upstream/authorizing-fetch.ts';
+import { authorizationCheck, authorizingFetch } from '../upstream/authorizing-fetch.ts';
 import type { UpstreamTokens } from '../upstream/upstream-tokens.ts';
 import { Backend } from './backend.ts';
 import { BACKEND_CLIENT_CAPABILITIES, BACKEND_CLIENT_INFO } from './client-info.ts';
@@ -40,23 +40,25 @@ export async function startRemoteBackend(
   const guarded = guardedFetch(deps.allowPrivateNetworks);
   // A server given an Authorization header of the user's own is not signed in to with OAuth.
   const ownAuthorization = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
-  const fetchImpl =
+  const authorization =
     ownAuthorization || !deps.upstream
-      ? guarded
-      : authorizingFetch(guarded, {
+      ? undefined
+      : {
           tokens: deps.upstream,
           userId: resolved.owner_id,
           installationId: resolved.installation_id,
           slug: resolved.slug,
           optional: !spec.oauth,
-        });
+        };
+  const fetchImpl = authorization ? authorizingFetch(guarded, authorization) : guarded;
+  const check = authorization ? authorizationCheck(authorization) : undefined;
 
   const streamable = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
   let first: BackendStartError;
   try {
     const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: fetchImpl });
     await streamable.connect(transport, { timeout: deps.connectTimeoutMillis });
-    return probed(new Backend(key, streamable, resolved.updated_at, () => streamable.close()), deps);
+    return probed(new Backend(key, streamable, resolved.updated_at, () => streamable.close()), deps, check);
   } catch (err) {
     await streamable.close().catch(() => undefined);
     if (err instanceof UpstreamAuthRequired) throw err;
@@ -74,7 +76,7 @@ export async function startRemoteBackend(
         if (e instanceof UpstreamAuthRequired) throw e;
         return undefined;
       });
-      if (modern) return probed(modern, deps);
+      if (modern) return probed(modern, deps, check);
     }
   }
   const legacy = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
@@ -85,7 +87,7 @@ export async function startRemoteBackend(
       fetch: fetchImpl,
     });
     await legacy.connect(transport, { timeout: deps.connectTimeoutMillis });
-    return probed(new Backend(key, legacy, resolved.updated_at, () => legacy.close()), deps);
+    return probed(new Backend(key, legacy, resolved.updated_at, () => legacy.close()), deps, check);
   } catch (err) {
     await legacy.close().catch(() => undefined);
     if (err instanceof UpstreamAuthRequired) throw err;
@@ -98,8 +100,9 @@ export async function startRemoteBackend(
   }
 }
 
-/** A remote server is probed with MCP's own `ping`. */
-function probed(backend: Backend, deps: RemoteDeps): Backend {
+/** A remote server is probed with MCP's own `ping`; its kept tool list needs a usable connection. */
+function probed(backend: Backend, deps: RemoteDeps, check?: () => Promise<void>): Backend {
+  backend.keptListCheck = check;
   backend.probe = async () => {
     await backend.client.ping({ timeout: deps.connectTimeoutMillis });
   };

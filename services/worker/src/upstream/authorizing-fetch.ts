@@ -66,3 +66,14 @@ export function authorizingFetch(base: typeof fetch, o: AuthorizingFetchOptions)
     return res;
   };
 }
+
+/**
+ * Whether calls would go out with a usable token, without making one: throws `UpstreamAuthRequired` as
+ * the fetch above would (a backend's kept tool list is not served for a connection that needs the user).
+ */
+export function authorizationCheck(o: AuthorizingFetchOptions): () => Promise<void> {
+  return async () => {
+    if (o.optional && !(await o.tokens.connected(o.userId, o.installationId))) return;
+    await o.tokens.current(o.userId, o.installationId, o.slug);
+  };
+}
