@@ -53,7 +53,7 @@ export async function startModernRemote(key: string, version: string, opts: Mode
   server.fallbackRequestHandler = async (request, extra) => {
     const { progressToken, ...meta } = (request.params?._meta ?? {}) as Record<string, unknown>;
     const params = { ...request.params, _meta: meta };
-    return (await modern.request(
+    const result = (await modern.request(
       { method: request.method, params } as never,
       {
         signal: extra.signal,
@@ -69,7 +69,8 @@ export async function startModernRemote(key: string, version: string, opts: Mode
                   .catch(() => undefined),
             }),
       } as never,
-    )) as never;
+    )) as Record<string, unknown>;
+    return withoutEnvelope(result) as never;
   };
   for (const method of ASKED) {
     modern.setRequestHandler(
@@ -119,4 +120,18 @@ export async function startModernRemote(key: string, version: string, opts: Mode
     await server.close();
     await modern.close();
   });
+}
+
+/**
+ * A result without the 2026-07-28 envelope keys (`io.modelcontextprotocol/*` in `_meta`, such as the
+ * server's `serverInfo`): they belong to the hop to this server, not to what the client is answered.
+ */
+function withoutEnvelope(result: Record<string, unknown>): Record<string, unknown> {
+  const meta = result._meta as Record<string, unknown> | undefined;
+  if (!meta) return result;
+  const kept = Object.fromEntries(
+    Object.entries(meta).filter(([k]) => !k.startsWith('io.modelcontextprotocol/')),
+  );
+  const { _meta: _dropped, ...rest } = result;
+  return Object.keys(kept).length ? { ...rest, _meta: kept } : rest;
 }
