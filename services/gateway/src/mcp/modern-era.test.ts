@@ -330,7 +330,11 @@ describe('MCP 2026-07-28', () => {
     );
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({
-      error: { code: -32022, data: { supported: expect.arrayContaining(['2026-07-28']) } },
+      // Every era this endpoint serves, the 2025 session path's too.
+      error: {
+        code: -32022,
+        data: { supported: expect.arrayContaining(['2026-07-28', '2025-11-25', '2024-11-05']) },
+      },
     });
 
     const mismatch = await rpc(

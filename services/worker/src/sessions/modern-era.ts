@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, isLegacyRequest, ProtocolError, Server } from '@modelcontextprotocol/server';
 import type { InternalClaims } from '@switchboard/mcp';
 import type { Request, Response } from 'express';
@@ -80,14 +81,14 @@ export class ModernEra {
         parsedBody: req.body,
         authInfo: { token: '', clientId: claims.sub, scopes: [], extra: { failure } },
       });
-      return send(answer, res);
+      return await send(answer, res);
     }
     const message = req.body as { method?: unknown; params?: unknown } | undefined;
     const unlisten =
       message?.method === 'subscriptions/listen' ? await bridge.listen(message.params) : undefined;
     const answer = await bridge.handler.fetch(web, { parsedBody: req.body });
     if (unlisten) res.on('close', unlisten);
-    send(answer, res);
+    await send(answer, res);
   }
 
   async close(): Promise<void> {
@@ -123,13 +124,27 @@ export class ModernEra {
 }
 
 /** The SDK's web-standard answer, onto Express's response (streamed: listen streams stay open). */
-function send(answer: globalThis.Response, res: Response): void {
+async function send(answer: globalThis.Response, res: Response): Promise<void> {
+  if (answer.status === 400 && answer.headers.get('content-type')?.includes('application/json'))
+    return void res.status(400).json(withEveryEra((await answer.json()) as ErrorBody));
   res.status(answer.status);
   for (const [name, value] of answer.headers) res.setHeader(name, value);
   if (!answer.body) return void res.end();
   const body = Readable.fromWeb(answer.body as never);
   res.on('close', () => body.destroy());
   body.pipe(res);
+}
+
+/**
+ * An unsupported version (`-32022`) names what this endpoint serves, which is more than the SDK's
+ * 2026 handler knows of: the 2025 era and earlier are served here too (by the session path).
+ */
+type ErrorBody = { error?: { code?: number; data?: { supported?: string[] } } };
+
+function withEveryEra(body: ErrorBody): ErrorBody {
+  const supported = body.error?.code === -32022 ? body.error.data?.supported : undefined;
+  if (supported) body.error!.data!.supported = [...new Set([...supported, ...SUPPORTED_PROTOCOL_VERSIONS])];
+  return body;
 }
 
 /**
