@@ -38,6 +38,16 @@ export async function startModernRemote(key: string, version: string, opts: Mode
     versionNegotiation: { mode: { pin: '2026-07-28' } },
     capabilities: BACKEND_CLIENT_CAPABILITIES,
   } as never);
+  try {
+    return await bridged(key, version, opts, modern);
+  } catch (err) {
+    // Nothing of a backend that did not start stays open.
+    await modern.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function bridged(key: string, version: string, opts: ModernRemoteOptions, modern: ModernClient) {
   await modern.connect(
     new ModernTransport(opts.url, { requestInit: { headers: opts.headers }, fetch: opts.fetch }),
     {
@@ -86,6 +96,7 @@ export async function startModernRemote(key: string, version: string, opts: Mode
   const relay = (notification: { method: string; params?: unknown }) =>
     void server.notification(notification as ServerNotification).catch(() => undefined);
   modern.fallbackNotificationHandler = async (n) => relay(n);
+  /** `subscriptions/listen` streams held for resources the sessions subscribed to, by URI. */
   const subscriptions = new Map<string, McpSubscription>();
   if (capabilities.resources?.subscribe) {
     server.setRequestHandler(SubscribeRequestSchema, async (req) => {
@@ -108,14 +119,14 @@ export async function startModernRemote(key: string, version: string, opts: Mode
   const listening = Object.values(lists).some(Boolean)
     ? await modern.listen(lists).catch(() => undefined)
     : undefined;
-  if (listening) subscriptions.set('', listening);
 
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client(BACKEND_CLIENT_INFO, { capabilities: BACKEND_CLIENT_CAPABILITIES });
   await client.connect(clientSide);
   return new Backend(key, client, version, async () => {
-    for (const s of subscriptions.values()) await s.close().catch(() => undefined);
+    for (const s of [...subscriptions.values(), ...(listening ? [listening] : [])])
+      await s.close().catch(() => undefined);
     await client.close();
     await server.close();
     await modern.close();
