@@ -66,6 +66,9 @@ describe('LogShipper', () => {
       timeoutMillis: 10_000,
       what: 'shipping to resume',
     });
+    // The stand-in holds a document as soon as the bulk request arrives; the shipper hears of success
+    // only when the response is read, so wait for its count before asking whether it is shipping.
+    await waitFor(() => shipper.counts.sent === 51, { what: 'the shipper to count the recovery' });
     // The lines of a short outage were kept and shipped once Elasticsearch came back.
     expect(es.documents().filter((d) => d.message === 'while down')).toHaveLength(50);
     expect(shipper.isShipping).toBe(true);
