@@ -1,5 +1,4 @@
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import {
   type InternalClaims,
@@ -23,13 +22,14 @@ import type { ToolCallObserver } from './call-observer.ts';
 import { toClientError } from './errors.ts';
 import { InstallationSession } from './installation-session.ts';
 import { ModernEra } from './modern-era.ts';
+import { SessionTransport } from './session-transport.ts';
 
 interface HostedSession {
   userId: string;
   /** `installation:<id>` or `aggregate:<selector>`: a session id only works for what created it. */
   scope: string;
   /** Streamable HTTP, or the legacy HTTP+SSE transport (2024-11-05 clients). */
-  transport: StreamableHTTPServerTransport | SSEServerTransport;
+  transport: SessionTransport | SSEServerTransport;
   session: InstallationSession | AggregateSession;
   lastSeen: number;
 }
@@ -111,7 +111,7 @@ export class SessionHost {
       const hosted = this.sessions.get(sessionId);
       // Another user's (or another endpoint's) session id is as unknown as a made-up one.
       if (!hosted || hosted.userId !== claims.sub || hosted.scope !== scope) return notFound(res);
-      if (!(hosted.transport instanceof StreamableHTTPServerTransport)) return notFound(res);
+      if (!(hosted.transport instanceof SessionTransport)) return notFound(res);
       hosted.lastSeen = Date.now();
       if (hosted.session instanceof AggregateSession)
         hosted.session.setMembers(this.members(claims.sub, claims.installations));
@@ -138,7 +138,7 @@ export class SessionHost {
     }
     const session = await this.newSession(res, claims, requestId);
     if (!session) return;
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new SessionTransport({
       sessionIdGenerator: () =>
         restoring ??
         this.opts.sessionIds.create({
