@@ -1,0 +1,127 @@
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { clientSessionIds, routingKey } from '@switchboard/mcp';
+import { waitFor } from '@switchboard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../test-support/harness.ts';
+
+// The exchange with the workers (worker-exchange.ts), seen from outside through two real workers: which
+// worker a session lands on, that it stays there, what a client leaving mid-call does to the worker's
+// standing, and how a session outlives its worker. The killing test comes last: it takes a worker away.
+
+let h: Harness;
+let token: string;
+let installationId: string;
+let userId: string;
+beforeAll(async () => {
+  h = await startHarness({ workers: 2 });
+  const session = await h.signUp();
+  token = session.access_token;
+  userId = session.user.id;
+  await h.install(token, 'everything');
+  const res = await h.api('/api/v1/installations/everything', { token });
+  installationId = ((await res.json()) as { id: string }).id;
+});
+afterAll(() => h?.close());
+
+const sessionIdOf = (client: { transport?: unknown }) =>
+  String((client.transport as StreamableHTTPClientTransport).sessionId);
+const echo = (client: Awaited<ReturnType<Harness['connectMcp']>>, message: string) =>
+  client.callTool({ name: 'echo', arguments: { message } });
+const workerOf = (url: string) => h.workers.find((w) => w.url === url)!;
+
+describe('the exchange with the workers', () => {
+  it('starts a session on the worker ranked first for its key, and keeps it there', async () => {
+    const [first, second] = h.deps.workers.ranked(
+      routingKey({ kind: 'installation', userId, installationId }),
+    );
+    const before = [workerOf(first!).deps.sessions.size, workerOf(second!).deps.sessions.size];
+    const client = await h.connectMcp(token, '/mcp/everything');
+    expect(clientSessionIds.parse(sessionIdOf(client))?.tag).toBe(clientSessionIds.workerTag(first!));
+    for (let i = 0; i < 5; i++) await echo(client, `call ${i}`);
+    expect([workerOf(first!).deps.sessions.size, workerOf(second!).deps.sessions.size]).toEqual([
+      before[0]! + 1,
+      before[1],
+    ]);
+  });
+
+  it('lets a client leave mid-call without counting it against the worker', async () => {
+    const client = await h.connectMcp(token, '/mcp/everything');
+    const leaving = new AbortController();
+    const res = await fetch(`${h.url}/mcp/everything`, {
+      method: 'POST',
+      signal: leaving.signal,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sessionIdOf(client),
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'leaving',
+        method: 'tools/call',
+        params: {
+          name: 'trigger-long-running-operation',
+          arguments: { duration: 30, steps: 30 },
+          _meta: { progressToken: 'p' },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    // The first progress event: the call is running on the worker. Then the client is gone.
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('notifications/progress')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before any progress: ${seen}`);
+      seen += new TextDecoder().decode(value);
+    }
+    leaving.abort();
+    expect(
+      h.deps.workers
+        .healthy()
+        .map((w) => w.url)
+        .sort(),
+    ).toEqual([...h.workerUrls].sort());
+    expect(await echo(client, 'still here')).toMatchObject({
+      content: [{ type: 'text', text: 'Echo: still here' }],
+    });
+    expect(h.deps.workers.healthy()).toHaveLength(2);
+  });
+
+  it('names no worker for a session id that is not ours: MCP’s 404, nothing forwarded', async () => {
+    const sizes = h.workers.map((w) => w.deps.sessions.size);
+    for (const id of ['no-dot-here', '.leading', 'trailing.', 'x'.repeat(3000)]) {
+      const res = await fetch(`${h.url}/mcp/everything`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': id,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    }
+    expect(h.workers.map((w) => w.deps.sessions.size)).toEqual(sizes);
+  });
+
+  it('carries a session over to the next worker, under the same id, when its worker dies', async () => {
+    const client = await h.connectMcp(token, '/mcp/everything');
+    const id = sessionIdOf(client);
+    const home = h.workerUrls.find((u) => clientSessionIds.workerTag(u) === clientSessionIds.parse(id)?.tag)!;
+    const other = h.workerUrls.find((u) => u !== home)!;
+    const otherBefore = workerOf(other).deps.sessions.size;
+    await workerOf(home).kill();
+    expect(await echo(client, 'after')).toMatchObject({ content: [{ type: 'text', text: 'Echo: after' }] });
+    expect(sessionIdOf(client)).toBe(id);
+    // This session, and the earlier tests' too as their clients' GET streams come back.
+    expect(workerOf(other).deps.sessions.size).toBeGreaterThan(otherBefore);
+    await waitFor(() => !h.deps.workers.healthy().some((w) => w.url === home), {
+      what: 'the dead worker to be left out',
+    });
+  });
+});
