@@ -7,7 +7,8 @@
  * Chrome DevTools or speedscope.
  *
  * Environment: BENCH_SECONDS (default 10), BENCH_CLIENTS (default 10), BENCH_PROFILE_DIR (default a
- * new temporary directory), SWITCHBOARD_COMPILED=true to profile the production build.
+ * new temporary directory), SWITCHBOARD_COMPILED=true to profile the production build, BENCH_ERA=2026
+ * for 2026-07-28 stateless requests instead of 2025 sessions.
  */
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { summariseProfile } from './lib/profile-summary.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10);
+const MODERN = process.env.BENCH_ERA === '2026';
 const dir = process.env.BENCH_PROFILE_DIR ?? (await mkdtemp(path.join(tmpdir(), 'switchboard-profile-')));
 const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 30_000, pipelining: 1 });
 
@@ -42,7 +44,7 @@ try {
         { authorization: `Bearer ${token}` },
         dispatcher,
       );
-      await s.initialize();
+      if (!MODERN) await s.initialize();
       return s;
     }),
   );
@@ -51,7 +53,9 @@ try {
   await Promise.all(
     sessions.map(async (s) => {
       while (Date.now() < until) {
-        const r = await s.callTool('echo', { message: 'profile' });
+        const r = MODERN
+          ? await s.callToolModern('echo', { message: 'profile' })
+          : await s.callTool('echo', { message: 'profile' });
         if (!r.ok) throw new Error(`call failed: ${r.error}`);
         calls++;
       }

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, inputRequired, ProtocolError, Server } from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
 import type { Logger } from 'pino';
 import type { AggregateSession } from './aggregate-session.ts';
 import { type DeclaredCapabilities, PendingCall, type PendingCalls } from './input-rounds.ts';
@@ -9,6 +10,12 @@ import type { InstallationSession } from './installation-session.ts';
 
 /** Requests during which a backend may ask the client something (sampling, elicitation, roots). */
 const ASKING = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
+
+/**
+ * One JSON Schema validator for the servers built per request. Left to itself, each `Server` makes its
+ * own, a new Ajv that compiles its meta-schemas: measured, about a tenth of a 2026 request's CPU.
+ */
+export const sharedSchemaValidator = new AjvJsonSchemaValidator();
 
 /** What the bridge's session may pass on to a 2026 client, in `input_required` rounds. */
 const BRIDGE_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
@@ -129,6 +136,7 @@ export class ModernBridge {
   private server(): Server {
     const server = new Server(this.client.getServerVersion() ?? { name: 'switchboard', version: '1.0.0' }, {
       capabilities: (this.client.getServerCapabilities() as never) ?? { tools: {} },
+      jsonSchemaValidator: sharedSchemaValidator,
     });
     server.fallbackRequestHandler = async (request, ctx) => {
       this.lastSeen = Date.now();

@@ -8,7 +8,7 @@ import type { AggregateSession } from './aggregate-session.ts';
 import { toClientError } from './errors.ts';
 import { PendingCalls } from './input-rounds.ts';
 import type { InstallationSession } from './installation-session.ts';
-import { ModernBridge } from './modern-bridge.ts';
+import { ModernBridge, sharedSchemaValidator } from './modern-bridge.ts';
 
 export interface ModernEraOptions {
   /** The session (server side) for a user's scope, as a 2025 session would get it; throws when it cannot. */
@@ -39,7 +39,10 @@ export class ModernEra {
     this.refusals = createMcpHandler(
       (ctx) => {
         const failure = (ctx.authInfo?.extra as { failure?: ProtocolError } | undefined)?.failure;
-        const server = new Server({ name: 'switchboard', version: '1.0.0' }, { capabilities: { tools: {} } });
+        const server = new Server(
+          { name: 'switchboard', version: '1.0.0' },
+          { capabilities: { tools: {} }, jsonSchemaValidator: sharedSchemaValidator },
+        );
         server.fallbackRequestHandler = async () => {
           throw failure;
         };
@@ -130,6 +133,9 @@ async function send(answer: globalThis.Response, res: Response): Promise<void> {
   res.status(answer.status);
   for (const [name, value] of answer.headers) res.setHeader(name, value);
   if (!answer.body) return void res.end();
+  // A JSON answer is whole already: written in one go, with no stream in between.
+  if (answer.headers.get('content-type')?.startsWith('application/json'))
+    return void res.end(Buffer.from(await answer.arrayBuffer()));
   const body = Readable.fromWeb(answer.body as never);
   res.on('close', () => body.destroy());
   body.pipe(res);
