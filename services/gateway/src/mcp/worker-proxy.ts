@@ -11,9 +11,17 @@ const FORWARD_RESPONSE = ['content-type', 'mcp-session-id', 'cache-control', 'mc
  * The internal hop's connections. undici rather than `node:http`'s client: measured here, Node's client
  * and its streams were the largest part of the gateway's CPU per call; undici's dispatcher hands the
  * answer's bytes over as they come, with no stream in between. It also honours the worker's keep-alive
- * hint, so a kept-alive connection is not reused just as the worker closes it.
+ * hint, so a kept-alive connection is not reused just as the worker closes it. No header or body
+ * timeouts (undici's default is five minutes each), as with `node:http`: a call may run an hour by its
+ * catalog entry, a 2026 call's answer comes whole at its end, and a legacy SSE or listen stream may stay
+ * quiet for longer; the worker holds every call to its deadline.
  */
-const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 10_000 });
+const agent = new Agent({
+  keepAliveTimeout: 10_000,
+  keepAliveMaxTimeout: 10_000,
+  headersTimeout: 0,
+  bodyTimeout: 0,
+});
 
 export class WorkerUnreachable extends Error {}
 /** The worker does not hold the session (it restarted, or the session was on a worker now gone). */
