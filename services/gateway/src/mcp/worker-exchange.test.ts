@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { clientSessionIds, routingKey } from '@switchboard/mcp';
+import { createLogger } from '@switchboard/observability';
 import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../test-support/harness.ts';
@@ -12,8 +14,19 @@ let h: Harness;
 let token: string;
 let installationId: string;
 let userId: string;
+let logs = '';
 beforeAll(async () => {
-  h = await startHarness({ workers: 2 });
+  const logger = createLogger({
+    service: 'test',
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        logs += chunk.toString();
+        done();
+      },
+    }),
+  });
+  h = await startHarness({ workers: 2, logger });
   const session = await h.signUp();
   token = session.access_token;
   userId = session.user.id;
@@ -88,6 +101,49 @@ describe('the exchange with the workers', () => {
       content: [{ type: 'text', text: 'Echo: still here' }],
     });
     expect(h.deps.workers.healthy()).toHaveLength(2);
+  });
+
+  it('does not hold a client leaving before any answer against the worker, nor send its call elsewhere', async () => {
+    // A 2026-07-28 call's answer (headers included) comes whole at its end: leave while it runs.
+    const inFlight = () => h.workers.reduce((n, w) => n + w.deps.sessions.calls.stats().inFlight, 0);
+    const before = inFlight();
+    const leaving = new AbortController();
+    const call = fetch(`${h.url}/mcp/everything`, {
+      method: 'POST',
+      signal: leaving.signal,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'trigger-long-running-operation',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'trigger-long-running-operation',
+          arguments: { duration: 30, steps: 1 },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    await waitFor(() => inFlight() === before + 1, { what: 'the call to run on a worker' });
+    logs = '';
+    leaving.abort();
+    await expect(call).rejects.toThrow();
+    // A round trip later the gateway has long handled the leaving: no worker marked down, no second run.
+    const client = await h.connectMcp(token, '/mcp/everything');
+    await echo(client, 'after the leaving');
+    expect(logs).not.toContain('worker unreachable');
+    expect(h.deps.workers.healthy()).toHaveLength(2);
+    expect(inFlight()).toBeLessThanOrEqual(before + 1);
   });
 
   it('names no worker for a session id that is not ours: MCP’s 404, nothing forwarded', async () => {
