@@ -146,6 +146,31 @@ describe('the exchange with the workers', () => {
     expect(inFlight()).toBeLessThanOrEqual(before + 1);
   });
 
+  it('keeps a session its client ended ended: after DELETE its id is MCP’s 404, not restored', async () => {
+    const client = await h.connectMcp(token, '/mcp/everything');
+    const id = sessionIdOf(client);
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': id,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    const sizes = h.workers.map((w) => w.deps.sessions.size);
+    const ended = await fetch(`${h.url}/mcp/everything`, { method: 'DELETE', headers });
+    expect(ended.status).toBe(200);
+    const again = await fetch(`${h.url}/mcp/everything`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    expect(h.workers.map((w) => w.deps.sessions.size).reduce((a, b) => a + b)).toBe(
+      sizes.reduce((a, b) => a + b) - 1,
+    );
+  });
+
   it('names no worker for a session id that is not ours: MCP’s 404, nothing forwarded', async () => {
     const sizes = h.workers.map((w) => w.deps.sessions.size);
     for (const id of ['no-dot-here', '.leading', 'trailing.', 'x'.repeat(3000)]) {

@@ -55,12 +55,21 @@ export interface SessionHostOptions {
 
 class NotFound extends Error {}
 
+const ENDED_KEPT_MILLIS = 24 * 3_600_000;
+const MAX_ENDED = 10_000;
+
 /**
  * The worker's MCP sessions, each a stateful Streamable HTTP session held here. Gateways route every
  * request of a session to this worker (rendezvous on the session's scope), so gateways keep no state.
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
+  /**
+   * Sessions their client ended (DELETE), and when: a restore of one is refused, so its id stays MCP's
+   * 404 as the spec asks instead of coming back through the gateway's restore. Kept a day, at most
+   * 10,000 (a session id carries its restore record and could otherwise be brought back at any time).
+   */
+  private readonly ended = new Map<string, number>();
   /** Calls by user: each user's beyond their cap wait in their own line, served in turn (fairness). */
   readonly calls: FairQueue;
   private readonly sweeper: NodeJS.Timeout;
@@ -77,6 +86,8 @@ export class SessionHost {
       () => {
         const cutoff = Date.now() - idle;
         for (const [id, s] of this.sessions) if (s.lastSeen < cutoff) void this.closeSession(id);
+        const forgotten = Date.now() - ENDED_KEPT_MILLIS;
+        for (const [id, at] of this.ended) if (at < forgotten) this.ended.delete(id);
       },
       Math.min(60_000, idle),
     );
@@ -128,6 +139,7 @@ export class SessionHost {
     if (restoring) {
       const record = this.opts.sessionIds.verify(restoring);
       if (!record || record.sub !== claims.sub || record.scope !== scope) return notFound(res);
+      if (this.ended.has(restoring)) return notFound(res);
       const existing = this.sessions.get(restoring);
       if (existing) {
         // Restored already (by another gateway replica): nothing to do, unless it is someone else's.
@@ -149,7 +161,12 @@ export class SessionHost {
       onsessioninitialized: (id) => {
         this.sessions.set(id, { userId: claims.sub, scope, transport, session, lastSeen: Date.now() });
       },
-      onsessionclosed: (id) => void this.closeSession(id),
+      // The client ended the session (DELETE).
+      onsessionclosed: (id) => {
+        this.ended.set(id, Date.now());
+        if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.keys().next().value!);
+        void this.closeSession(id);
+      },
     });
     transport.onclose = () => {
       if (transport.sessionId) void this.closeSession(transport.sessionId);
