@@ -41,6 +41,13 @@ const sessionIdOf = (client: { transport?: unknown }) =>
 const echo = (client: Awaited<ReturnType<Harness['connectMcp']>>, message: string) =>
   client.callTool({ name: 'echo', arguments: { message } });
 const workerOf = (url: string) => h.workers.find((w) => w.url === url)!;
+/** The headers of a raw MCP request, with the session's id and the era's headers as given. */
+const mcpHeaders = (extra: Record<string, string>) => ({
+  authorization: `Bearer ${token}`,
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  ...extra,
+});
 
 describe('the exchange with the workers', () => {
   it('starts a session on the worker ranked first for its key, and keeps it there', async () => {
@@ -63,13 +70,10 @@ describe('the exchange with the workers', () => {
     const res = await fetch(`${h.url}/mcp/everything`, {
       method: 'POST',
       signal: leaving.signal,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
+      headers: mcpHeaders({
         'mcp-session-id': sessionIdOf(client),
         'mcp-protocol-version': '2025-11-25',
-      },
+      }),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'leaving',
@@ -111,14 +115,11 @@ describe('the exchange with the workers', () => {
     const call = fetch(`${h.url}/mcp/everything`, {
       method: 'POST',
       signal: leaving.signal,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
+      headers: mcpHeaders({
         'mcp-protocol-version': '2026-07-28',
         'mcp-method': 'tools/call',
         'mcp-name': 'trigger-long-running-operation',
-      },
+      }),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 1,
@@ -149,13 +150,7 @@ describe('the exchange with the workers', () => {
   it('keeps a session its client ended ended: after DELETE its id is MCP’s 404, not restored', async () => {
     const client = await h.connectMcp(token, '/mcp/everything');
     const id = sessionIdOf(client);
-    const headers = {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': id,
-      'mcp-protocol-version': '2025-11-25',
-    };
+    const headers = mcpHeaders({ 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' });
     const sizes = h.workers.map((w) => w.deps.sessions.size);
     const ended = await fetch(`${h.url}/mcp/everything`, { method: 'DELETE', headers });
     expect(ended.status).toBe(200);
@@ -176,12 +171,7 @@ describe('the exchange with the workers', () => {
     for (const id of ['no-dot-here', '.leading', 'trailing.', 'x'.repeat(3000)]) {
       const res = await fetch(`${h.url}/mcp/everything`, {
         method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-session-id': id,
-        },
+        headers: mcpHeaders({ 'mcp-session-id': id }),
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect(res.status).toBe(404);
