@@ -9,19 +9,18 @@ import {
   type SessionIds,
   type SessionInit,
   scopeName,
-  type TargetInstallation,
 } from '@switchboard/mcp';
-import { FairQueue, QueueFull } from '@switchboard/runtime';
+import { FairQueue } from '@switchboard/runtime';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { Backend } from '../backends/backend.ts';
-import { type BackendManager, BackendUnavailable, type CallHealth } from '../backends/manager.ts';
-import type { CredentialResolver, ResolvedInstallation } from '../credentials/resolver.ts';
+import type { BackendManager } from '../backends/manager.ts';
+import type { CredentialResolver } from '../credentials/resolver.ts';
 import { AggregateSession } from './aggregate-session.ts';
 import type { ToolCallObserver } from './call-observer.ts';
 import { toClientError } from './errors.ts';
-import { InstallationSession } from './installation-session.ts';
+import type { InstallationSession } from './installation-session.ts';
 import { ModernEra } from './modern-era.ts';
+import { NotFound, SessionFactory } from './session-factory.ts';
 import { SessionTransport } from './session-transport.ts';
 
 interface HostedSession {
@@ -53,8 +52,6 @@ export interface SessionHostOptions {
   sessionIds: SessionIds;
 }
 
-class NotFound extends Error {}
-
 const ENDED_KEPT_MILLIS = 24 * 3_600_000;
 const MAX_ENDED = 10_000;
 
@@ -75,6 +72,8 @@ export class SessionHost {
   private readonly sweeper: NodeJS.Timeout;
   /** 2026-07-28 requests: stateless on the wire, answered by a session per (user, scope) held here. */
   private readonly modern: ModernEra;
+  /** Builds each session's server side: its members, their backends and call slots. */
+  private readonly factory: SessionFactory;
 
   constructor(private readonly opts: SessionHostOptions) {
     this.calls = new FairQueue({
@@ -92,11 +91,12 @@ export class SessionHost {
       Math.min(60_000, idle),
     );
     this.sweeper.unref();
+    this.factory = new SessionFactory({ ...opts, calls: this.calls });
     this.modern = new ModernEra({
-      createSession: (claims) => this.createSession(claims),
+      createSession: (claims) => this.factory.create(claims),
       refreshMembers: (session, claims) => {
         if (session instanceof AggregateSession)
-          session.setMembers(this.members(claims.sub, claims.installations));
+          session.setMembers(this.factory.members(claims.sub, claims.installations));
       },
       logger: opts.logger,
       idleMillis: idle,
@@ -125,7 +125,7 @@ export class SessionHost {
       if (!(hosted.transport instanceof SessionTransport)) return notFound(res);
       hosted.lastSeen = Date.now();
       if (hosted.session instanceof AggregateSession)
-        hosted.session.setMembers(this.members(claims.sub, claims.installations));
+        hosted.session.setMembers(this.factory.members(claims.sub, claims.installations));
       await hosted.transport.handleRequest(req, res, req.body);
       return;
     }
@@ -204,7 +204,7 @@ export class SessionHost {
     if (hosted.userId !== claims.sub || hosted.scope !== scope) return notFound(res);
     hosted.lastSeen = Date.now();
     if (hosted.session instanceof AggregateSession)
-      hosted.session.setMembers(this.members(claims.sub, claims.installations));
+      hosted.session.setMembers(this.factory.members(claims.sub, claims.installations));
     await hosted.transport.handlePostMessage(req, res, req.body);
   }
 
@@ -215,18 +215,13 @@ export class SessionHost {
     requestId: unknown,
   ): Promise<InstallationSession | AggregateSession | undefined> {
     try {
-      return await this.createSession(claims);
+      return await this.factory.create(claims);
     } catch (err) {
       if (err instanceof NotFound) return void res.status(404).json(rpcError(-32002, err.message, requestId));
       const mcp = toClientError(err, claims.installations[0]?.slug ?? 'server');
       res.status(503).json(rpcError(mcp.code, mcp.message, requestId, mcp.data));
       return undefined;
     }
-  }
-
-  /** A session's server side for the claims' scope (its backend started, for one installation). */
-  private createSession(claims: InternalClaims): Promise<InstallationSession | AggregateSession> {
-    return claims.mode === 'aggregate' ? Promise.resolve(this.aggregate(claims)) : this.single(claims);
   }
 
   /**
@@ -246,93 +241,6 @@ export class SessionHost {
     clearInterval(this.sweeper);
     await this.modern.close();
     await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id)));
-  }
-
-  private async single(claims: InternalClaims): Promise<InstallationSession> {
-    const target = claims.installations[0];
-    if (!target) throw new NotFound('no installation');
-    const member = await this.member(claims.sub, target);
-    return new InstallationSession(
-      member,
-      await member.acquire(),
-      this.opts.observe(claims.sub, claims.apiKeyId),
-    );
-  }
-
-  private aggregate(claims: InternalClaims): AggregateSession {
-    return new AggregateSession(
-      this.members(claims.sub, claims.installations),
-      this.opts.logger,
-      this.opts.observe(claims.sub, claims.apiKeyId),
-    );
-  }
-
-  private members(userId: string, installations: TargetInstallation[]) {
-    return installations.map((t) => this.lazyMember(userId, t));
-  }
-
-  /** A member whose server details are known up front (single sessions mirror the server's identity). */
-  private async member(userId: string, target: TargetInstallation) {
-    const resolved = await this.resolve(userId, target.id);
-    return {
-      ...this.lazyMember(userId, target),
-      serverSlug: resolved.server.slug,
-      custom: resolved.server.custom === true,
-      deadlineMillis: this.deadlineOf(resolved),
-    };
-  }
-
-  private lazyMember(userId: string, target: TargetInstallation) {
-    const backends = this.opts.backends;
-    // What the last acquire resolved: the circuit breaker's key. Unset while resolving, so a failure to
-    // resolve (the installation gone, Postgres down) is not held against the backend.
-    let resolved: ResolvedInstallation | undefined;
-    const member = {
-      installationId: target.id,
-      installationSlug: target.slug,
-      serverSlug: target.slug,
-      custom: false,
-      deadlineMillis: this.opts.defaultDeadlineMillis,
-      /** Waits for one of the user's call slots; the returned release gives it back. */
-      slot: (signal: AbortSignal) => this.takeCallSlot(userId, signal),
-      acquire: async (): Promise<Backend> => {
-        resolved = undefined;
-        const current = await this.resolve(userId, target.id);
-        member.serverSlug = current.server.slug;
-        member.custom = current.server.custom === true;
-        member.deadlineMillis = this.deadlineOf(current);
-        resolved = current;
-        return backends.acquire(current);
-      },
-      report: (health: CallHealth) => {
-        if (resolved) backends.report(resolved, health);
-      },
-      circuit: () => (resolved ? backends.circuitState(resolved) : { open: false, retryAfterMillis: 0 }),
-    };
-    return member;
-  }
-
-  private async takeCallSlot(userId: string, signal: AbortSignal): Promise<() => void> {
-    const limit = this.opts.maxCallsPerUser ?? Number.POSITIVE_INFINITY;
-    try {
-      return await this.calls.acquire(userId, { limit, signal });
-    } catch (err) {
-      if (err instanceof QueueFull)
-        throw new BackendUnavailable(`you have ${err.waiting} calls waiting on this worker; retry shortly`);
-      throw err;
-    }
-  }
-
-  private async resolve(userId: string, installationId: string): Promise<ResolvedInstallation> {
-    const resolved = await this.opts.resolver.resolve(userId, installationId);
-    if (!resolved) throw new NotFound('the installation does not exist');
-    if (!resolved.enabled) throw new NotFound('the installation is disabled');
-    return resolved;
-  }
-
-  private deadlineOf(resolved: ResolvedInstallation): number {
-    const override = Number(resolved.server.spec.timeout_ms);
-    return Number.isFinite(override) && override > 0 ? override : this.opts.defaultDeadlineMillis;
   }
 
   private async closeSession(id: string): Promise<void> {
