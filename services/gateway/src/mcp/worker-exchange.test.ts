@@ -1,10 +1,8 @@
-import { Writable } from 'node:stream';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { clientSessionIds, routingKey } from '@switchboard/mcp';
-import { createLogger } from '@switchboard/observability';
 import { waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../test-support/harness.ts';
+import { capturingLogger, type Harness, startHarness } from '../test-support/harness.ts';
 
 // The exchange with the workers (worker-exchange.ts), seen from outside through two real workers: which
 // worker a session lands on, that it stays there, what a client leaving mid-call does to the worker's
@@ -14,19 +12,9 @@ let h: Harness;
 let token: string;
 let installationId: string;
 let userId: string;
-let logs = '';
+const logs = capturingLogger('info');
 beforeAll(async () => {
-  const logger = createLogger({
-    service: 'test',
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        logs += chunk.toString();
-        done();
-      },
-    }),
-  });
-  h = await startHarness({ workers: 2, logger });
+  h = await startHarness({ workers: 2, logger: logs.logger });
   const session = await h.signUp();
   token = session.access_token;
   userId = session.user.id;
@@ -140,13 +128,13 @@ describe('the exchange with the workers', () => {
       }),
     });
     await waitFor(() => inFlight() === 1, { what: 'the call to run on a worker' });
-    logs = '';
+    logs.clear();
     leaving.abort();
     await expect(call).rejects.toThrow();
     // A round trip later the gateway has long handled the leaving: no worker marked down, no second run.
     const client = await h.connectMcp(token, '/mcp/everything');
     await echo(client, 'after the leaving');
-    expect(logs).not.toContain('worker unreachable');
+    expect(logs.text()).not.toContain('worker unreachable');
     expect(h.deps.workers.healthy()).toHaveLength(2);
     expect(inFlight()).toBeLessThanOrEqual(1);
   });

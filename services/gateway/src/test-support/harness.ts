@@ -4,6 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createClient, type Session, type SupabaseClient } from '@supabase/supabase-js';
@@ -90,6 +91,28 @@ const silent = createLogger({
   level: (process.env.HARNESS_LOG_LEVEL as 'debug' | undefined) ?? 'silent',
 });
 let emails = 0;
+
+/** A logger for `HarnessOptions.logger` that keeps every line, for a test to search what was logged. */
+export function capturingLogger(level: 'debug' | 'info' = 'debug') {
+  let text = '';
+  const logger = createLogger({
+    service: 'test',
+    level,
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    }),
+  });
+  return {
+    logger,
+    text: () => text,
+    clear: () => {
+      text = '';
+    },
+  };
+}
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const log = opts.logger ?? silent;

@@ -1,11 +1,9 @@
-import { Writable } from 'node:stream';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { rankNodes, routingKey } from '@switchboard/mcp';
-import { createLogger } from '@switchboard/observability';
 import { authorizeInBrowser, type OAuthService, startOAuthService, waitFor } from '@switchboard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../test-support/harness.ts';
+import { capturingLogger, type Harness, startHarness } from '../test-support/harness.ts';
 
 /**
  * Upstream OAuth end to end: a user connects an OAuth-protected MCP server and an OAuth REST API
@@ -19,24 +17,14 @@ const RUN_MILLIS = 20_000;
 let h: Harness;
 let svc: OAuthService;
 let token: string;
-let logs = '';
+const logs = capturingLogger();
 const tags = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'];
 
 beforeAll(async () => {
   svc = await startOAuthService({ accessTokenTtlSeconds: TTL_SECONDS });
-  const logger = createLogger({
-    service: 'test',
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        logs += chunk.toString();
-        done();
-      },
-    }),
-  });
   h = await startHarness({
     workers: 2,
-    logger,
+    logger: logs.logger,
     workerEnv: { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true' },
     gatewayEnv: { SWITCHBOARD_ALLOW_PRIVATE_NETWORKS: 'true' },
   });
@@ -301,9 +289,9 @@ describe('upstream OAuth', () => {
       await h.deps.registry.metrics(),
       ...(await Promise.all(h.workers.map((w) => w.deps.registry.metrics()))),
     ].join('\n');
-    expect(logs.length).toBeGreaterThan(1000);
+    expect(logs.text().length).toBeGreaterThan(1000);
     for (const secret of secrets) {
-      expect(logs).not.toContain(secret);
+      expect(logs.text()).not.toContain(secret);
       expect(metrics).not.toContain(secret);
       for (const r of rows) expect(r.row).not.toContain(secret);
     }
