@@ -1,5 +1,13 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { clientSessionIds, routingKey, SessionIds, type SessionScope, scopeName } from './session-ids.ts';
+import {
+  clientSessionIds,
+  RESTORABLE_FOR_SECONDS,
+  routingKey,
+  SessionIds,
+  type SessionScope,
+  scopeName,
+} from './session-ids.ts';
 
 const init = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } };
 
@@ -25,6 +33,7 @@ describe('session ids', () => {
       sub: 'u',
       scope: 'installation:i',
       init,
+      iat: expect.any(Number),
     });
     for (const bad of ['', '.', 'tag.', '.rest', 'x'.repeat(3000)])
       expect(clientSessionIds.parse(bad), bad).toBeUndefined();
@@ -37,5 +46,25 @@ describe('session ids', () => {
     expect(ours.verify(id)).toBeUndefined();
     expect(ours.verify(`${id}.extra`)).toBeUndefined();
     expect(theirs.verify(id)?.scope).toBe('aggregate:x');
+  });
+
+  it('restore a record within its window only, and none without an issue time', () => {
+    const ids = new SessionIds('a'.repeat(32));
+    const issued = Date.UTC(2026, 0, 1);
+    const id = ids.create({ sub: 'u', scope: 'aggregate:x', init }, issued);
+    expect(ids.verify(id, issued + RESTORABLE_FOR_SECONDS * 1000)?.iat).toBe(issued / 1000);
+    expect(ids.verify(id, issued + RESTORABLE_FOR_SECONDS * 1000 + 1000)).toBeUndefined();
+    // An id of the earlier format (no `iat`), signed as ours: the session cannot be brought back.
+    const old = Buffer.from(JSON.stringify({ r: 'x', sub: 'u', scope: 'aggregate:x', init })).toString(
+      'base64url',
+    );
+    const mac = createHmac(
+      'sha256',
+      createHmac('sha256', 'a'.repeat(32)).update('switchboard session ids').digest(),
+    )
+      .update(old)
+      .digest('base64url');
+    expect(ids.verify(`${old}.${mac}`)).toBeUndefined();
+    expect(SessionIds.peek(`${old}.${mac}`)?.scope).toBe('aggregate:x');
   });
 });

@@ -67,6 +67,8 @@ export interface RestorableSession {
   sub: string;
   scope: string;
   init: SessionInit;
+  /** When the id was issued (seconds since the epoch); ids issued before records carried it have none. */
+  iat?: number;
 }
 
 /** Gateway to worker: "start this session again under this id" (on an initialize request). */
@@ -75,6 +77,12 @@ export const RESTORE_SESSION_HEADER = 'x-switchboard-restore-session';
 export const SESSION_MISSING_HEADER = 'x-switchboard-session-missing';
 
 const MAX_FIELD = 100;
+/**
+ * How long a session id can bring its session back: a restore of an older one is refused (MCP's 404;
+ * the client starts a new session). It bounds how long workers must remember the sessions their
+ * clients ended (`EndedSessions` in the worker).
+ */
+export const RESTORABLE_FOR_SECONDS = 30 * 24 * 3600;
 
 /**
  * Worker session ids that carry their own restore record: `<payload, base64url JSON>.<HMAC>`, the
@@ -90,10 +98,11 @@ export class SessionIds {
     this.key = createHmac('sha256', secret).update('switchboard session ids').digest();
   }
 
-  create(session: RestorableSession): string {
+  create(session: RestorableSession, now = Date.now()): string {
     const { protocolVersion, capabilities, clientInfo } = session.init;
     const record = {
       r: randomBytes(12).toString('base64url'),
+      iat: Math.floor(now / 1000),
       sub: session.sub,
       scope: session.scope,
       init: {
@@ -111,14 +120,19 @@ export class SessionIds {
     return `${payload}.${this.mac(payload)}`;
   }
 
-  /** The restore record of an id this deployment issued, or undefined. */
-  verify(id: string): RestorableSession | undefined {
+  /**
+   * The restore record of an id this deployment issued within the restore window, or undefined (also
+   * for ids issued before records carried their time).
+   */
+  verify(id: string, now = Date.now()): RestorableSession | undefined {
     const [payload, mac, extra] = id.split('.');
     if (!payload || !mac || extra !== undefined) return undefined;
     const expected = Buffer.from(this.mac(payload));
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-    return SessionIds.peek(id);
+    const record = SessionIds.peek(id);
+    if (record?.iat === undefined || now / 1000 - record.iat > RESTORABLE_FOR_SECONDS) return undefined;
+    return record;
   }
 
   /** Reads the record without checking it (the gateway builds the initialize; the worker checks). */
@@ -127,7 +141,12 @@ export class SessionIds {
       const record = JSON.parse(Buffer.from(id.split('.')[0] ?? '', 'base64url').toString('utf8'));
       if (typeof record?.sub !== 'string' || typeof record?.scope !== 'string' || !record.init)
         return undefined;
-      return { sub: record.sub, scope: record.scope, init: record.init };
+      return {
+        sub: record.sub,
+        scope: record.scope,
+        init: record.init,
+        ...(Number.isInteger(record.iat) ? { iat: record.iat } : {}),
+      };
     } catch {
       return undefined;
     }

@@ -17,6 +17,7 @@ import type { WorkerDeps } from './deps.ts';
 import type { WorkerEnv } from './env.ts';
 import { WorkerMetrics } from './metrics.ts';
 import type { ToolCallObserver } from './sessions/call-observer.ts';
+import { EndedSessions } from './sessions/ended-sessions.ts';
 import { SessionHost } from './sessions/session-host.ts';
 import { UpstreamTokens } from './upstream/upstream-tokens.ts';
 
@@ -148,6 +149,7 @@ export function buildWorkerDeps(
     maxConcurrentCalls: env.WORKER_MAX_CONCURRENT_CALLS,
     maxWaitingCallsPerUser: env.WORKER_MAX_WAITING_CALLS_PER_USER,
     sessionIds: new SessionIds(env.SWITCHBOARD_INTERNAL_SECRET),
+    endedSessions: new EndedSessions(pool, logger),
   });
   const deps: WorkerDeps = {
     env,

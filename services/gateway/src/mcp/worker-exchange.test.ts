@@ -172,15 +172,31 @@ describe('the exchange with the workers', () => {
     expect(h.workers.map((w) => w.deps.sessions.size)).toEqual(sizes);
   });
 
-  it('carries a session over to the next worker, under the same id, when its worker dies', async () => {
+  it('carries a session over to the next worker, under the same id, when its worker dies; not an ended one', async () => {
     const client = await h.connectMcp(token, '/mcp/everything');
     const id = sessionIdOf(client);
     const home = h.workerUrls.find((u) => clientSessionIds.workerTag(u) === clientSessionIds.parse(id)?.tag)!;
     const other = h.workerUrls.find((u) => u !== home)!;
+    // A session of the same scope (so the same home) that its client ended before the worker died.
+    const ended = await h.connectMcp(token, '/mcp/everything');
+    const endedHeaders = mcpHeaders({
+      'mcp-session-id': sessionIdOf(ended),
+      'mcp-protocol-version': '2025-11-25',
+    });
+    expect((await fetch(`${h.url}/mcp/everything`, { method: 'DELETE', headers: endedHeaders })).status).toBe(
+      200,
+    );
     const otherBefore = workerOf(other).deps.sessions.size;
     await workerOf(home).kill();
     expect(await echo(client, 'after')).toMatchObject({ content: [{ type: 'text', text: 'Echo: after' }] });
     expect(sessionIdOf(client)).toBe(id);
+    // The other worker never saw the DELETE; it learns of it from Postgres and does not restore it.
+    const again = await fetch(`${h.url}/mcp/everything`, {
+      method: 'POST',
+      headers: endedHeaders,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(again.status).toBe(404);
     // This session, and the earlier tests' too as their clients' GET streams come back.
     expect(workerOf(other).deps.sessions.size).toBeGreaterThan(otherBefore);
     await waitFor(() => !h.deps.workers.healthy().some((w) => w.url === home), {

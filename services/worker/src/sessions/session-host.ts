@@ -17,6 +17,7 @@ import type { BackendManager } from '../backends/manager.ts';
 import type { CredentialResolver } from '../credentials/resolver.ts';
 import { AggregateSession } from './aggregate-session.ts';
 import type { ToolCallObserver } from './call-observer.ts';
+import type { EndedSessions } from './ended-sessions.ts';
 import { toClientError } from './errors.ts';
 import type { InstallationSession } from './installation-session.ts';
 import { ModernEra } from './modern-era.ts';
@@ -50,10 +51,9 @@ export interface SessionHostOptions {
   maxWaitingCallsPerUser?: number;
   /** Issues session ids that carry their restore record, and checks them when a gateway restores one. */
   sessionIds: SessionIds;
+  /** The sessions their clients ended, on every worker: those are never restored. */
+  endedSessions: EndedSessions;
 }
-
-const ENDED_KEPT_MILLIS = 24 * 3_600_000;
-const MAX_ENDED = 10_000;
 
 /**
  * The worker's MCP sessions, each a stateful Streamable HTTP session held here. Gateways route every
@@ -61,12 +61,6 @@ const MAX_ENDED = 10_000;
  */
 export class SessionHost {
   private readonly sessions = new Map<string, HostedSession>();
-  /**
-   * Sessions their client ended (DELETE), and when: a restore of one is refused, so its id stays MCP's
-   * 404 as the spec asks instead of coming back through the gateway's restore. Kept a day, at most
-   * 10,000 (a session id carries its restore record and could otherwise be brought back at any time).
-   */
-  private readonly ended = new Map<string, number>();
   /** Calls by user: each user's beyond their cap wait in their own line, served in turn (fairness). */
   readonly calls: FairQueue;
   private readonly sweeper: NodeJS.Timeout;
@@ -85,8 +79,6 @@ export class SessionHost {
       () => {
         const cutoff = Date.now() - idle;
         for (const [id, s] of this.sessions) if (s.lastSeen < cutoff) void this.closeSession(id);
-        const forgotten = Date.now() - ENDED_KEPT_MILLIS;
-        for (const [id, at] of this.ended) if (at < forgotten) this.ended.delete(id);
       },
       Math.min(60_000, idle),
     );
@@ -139,7 +131,8 @@ export class SessionHost {
     if (restoring) {
       const record = this.opts.sessionIds.verify(restoring);
       if (!record || record.sub !== claims.sub || record.scope !== scope) return notFound(res);
-      if (this.ended.has(restoring)) return notFound(res);
+      // Ended by its client (on any worker): its id stays MCP's 404 instead of coming back.
+      if (await this.wasEnded(claims.sub, restoring)) return notFound(res);
       const existing = this.sessions.get(restoring);
       if (existing) {
         // Restored already (by another gateway replica): nothing to do, unless it is someone else's.
@@ -162,9 +155,8 @@ export class SessionHost {
         this.sessions.set(id, { userId: claims.sub, scope, transport, session, lastSeen: Date.now() });
       },
       // The client ended the session (DELETE).
-      onsessionclosed: (id) => {
-        this.ended.set(id, Date.now());
-        if (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.keys().next().value!);
+      onsessionclosed: async (id) => {
+        await this.opts.endedSessions.record(claims.sub, id);
         void this.closeSession(id);
       },
     });
@@ -241,6 +233,19 @@ export class SessionHost {
     clearInterval(this.sweeper);
     await this.modern.close();
     await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id)));
+  }
+
+  /** Whether the session was ended; when Postgres cannot say, it counts as ended (fails closed). */
+  private async wasEnded(userId: string, sessionId: string): Promise<boolean> {
+    try {
+      return await this.opts.endedSessions.has(userId, sessionId);
+    } catch (err) {
+      this.opts.logger.warn(
+        { err: { message: (err as Error).message } },
+        'cannot tell whether a session was ended; not restoring it',
+      );
+      return true;
+    }
   }
 
   private async closeSession(id: string): Promise<void> {
