@@ -1,3 +1,4 @@
+export * from './abort.ts';
 export * from './errors.ts';
 export * from './fair-queue.ts';
 export * from './http-app.ts';

@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { waitFor } from '@switchboard/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { Backend } from './backend.ts';
 
@@ -39,6 +39,28 @@ describe("a backend keeps its server's tool list", () => {
     });
     expect(lists()).toBe(2);
     expect(await backend.checkToolArguments('first', { n: 1 })).toBeUndefined();
+    await backend.close();
+  });
+
+  it('reads it once for calls that come together, and compiles the schemas once', async () => {
+    const { backend, lists } = await serverWithTools();
+    const load = vi.spyOn(backend.arguments, 'load');
+    const checks = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => backend.checkToolArguments('first', { n: i % 2 ? i : 'x' })),
+    );
+    expect(checks.filter((c) => c?.startsWith('Invalid arguments'))).toHaveLength(5);
+    expect(lists()).toBe(1);
+    expect(load).toHaveBeenCalledTimes(1);
+    await backend.close();
+  });
+
+  it('lets a waiting caller give up without failing the others', async () => {
+    const { backend, lists } = await serverWithTools();
+    const impatient = backend.toolListing(AbortSignal.abort(new Error('gave up')));
+    const patient = backend.toolListing();
+    await expect(impatient).rejects.toThrow('gave up');
+    expect((await patient).tools.map((t) => t.name)).toEqual(['first']);
+    expect(lists()).toBe(1);
     await backend.close();
   });
 });

@@ -8,6 +8,7 @@ import {
   type Result,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { untilAborted } from '@switchboard/runtime';
 import { ArgumentValidator } from './argument-validator.ts';
 import { ToolPolicy } from './tool-policy.ts';
 
@@ -166,9 +167,21 @@ export class Backend {
    * nothing is. The schemas are read once per backend (and again when the server says its tools changed).
    */
   async checkToolArguments(tool: string, args: unknown): Promise<string | undefined> {
-    if (!this.arguments.loaded) this.arguments.load(await this.listAllTools());
+    if (!this.arguments.loaded) {
+      // The first calls after a start come together: they share one compile of the schemas.
+      const generation = this.toolsGeneration;
+      this.argumentsLoading ??= this.listAllTools()
+        .then((tools) => {
+          if (generation === this.toolsGeneration) this.arguments.load(tools);
+        })
+        .finally(() => {
+          this.argumentsLoading = undefined;
+        });
+      await this.argumentsLoading;
+    }
     return this.arguments.check(tool, args);
   }
+  private argumentsLoading: Promise<void> | undefined;
 
   /**
    * Every page of the server's `tools/list` (at most 20), as the server describes them (unfiltered).
@@ -186,6 +199,20 @@ export class Backend {
       await this.keptListCheck?.();
       return kept;
     }
+    // Callers that come while the list is being read wait for that read (each for as long as it may).
+    if (this.reading?.generation !== this.toolsGeneration) {
+      const read = this.readToolList().finally(() => {
+        if (this.reading?.read === read) this.reading = undefined;
+      });
+      this.reading = { generation: this.toolsGeneration, read };
+    }
+    return untilAborted(this.reading.read, signal);
+  }
+
+  /** The read of the tool list in progress, and the tools generation it is for. */
+  private reading: { generation: number; read: Promise<ToolListing> } | undefined;
+
+  private async readToolList(): Promise<ToolListing> {
     const generation = this.toolsGeneration;
     const tools: Tool[] = [];
     let ttlMs = Number.POSITIVE_INFINITY;
@@ -194,7 +221,6 @@ export class Backend {
       const result = await this.client.request(
         { method: 'tools/list', params: cursor ? { cursor } : {} },
         ListToolsResultSchema,
-        signal ? { signal } : undefined,
       );
       tools.push(...result.tools);
       const ttl = (result as { ttlMs?: unknown }).ttlMs;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { untilAborted } from '@switchboard/runtime';
 import type { Backend } from '../backends/backend.ts';
 import type { HealthReport } from '../backends/manager.ts';
 import { BackendStartError } from '../backends/start-error.ts';
@@ -67,15 +68,6 @@ export class InstallationChecker {
       else void starting.then((b) => b.close()).catch(() => undefined);
     }
   }
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function describe(
