@@ -4,6 +4,8 @@
  *
  *   direct           server-everything over its own Streamable HTTP transport
  *   one-hop bridge   mcp-proxy wrapping server-everything over stdio (the usual stdio-to-HTTP bridge)
+ *   bare second hop  a forwarder with nothing in it (bench/lib/bare-forwarder.ts) in front of mcp-proxy:
+ *                    what a separate front door costs by itself, whatever either side does
  *   switchboard stdio   /mcp/everything: gateway -> worker -> the user's stdio process
  *   switchboard remote  /mcp/everything-remote: gateway -> worker -> the direct server over HTTP
  *
@@ -203,11 +205,21 @@ async function main() {
       everythingScript,
       'stdio',
     ]);
+    const forwarderPort = await freePort();
+    const forwarderProcess = startChild(process.execPath, [
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, 'lib', 'bare-forwarder.ts'),
+      String(forwarderPort),
+      `http://127.0.0.1:${bridgePort}`,
+    ]);
     const direct = `http://127.0.0.1:${directPort}/mcp`;
     const bridge = `http://127.0.0.1:${bridgePort}/mcp`;
+    const secondHop = `http://127.0.0.1:${forwarderPort}/mcp`;
     await Promise.all([
       waitForHttp(direct),
       waitForHttp(bridge),
+      waitForHttp(secondHop),
       waitForHttp(`${stack.info.gatewayUrl}/readyz`),
     ]);
 
@@ -265,6 +277,7 @@ async function main() {
       [
         { name: 'direct (server-everything over Streamable HTTP)', url: direct },
         { name: 'one-hop bridge (mcp-proxy -> stdio)', url: bridge },
+        { name: 'bare second hop (forwarder -> mcp-proxy -> stdio)', url: secondHop },
         stdioTarget,
         {
           name: 'switchboard /mcp/everything (stdio, 2026-07-28 stateless)',
@@ -281,7 +294,14 @@ async function main() {
       (target) => (target === stdioTarget ? samplePeak(peak, 2000) : undefined),
     );
 
-    const [d, b, s, m, r] = results as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
+    const [d, b, h, s, m, r] = results as [
+      LoadResult,
+      LoadResult,
+      LoadResult,
+      LoadResult,
+      LoadResult,
+      LoadResult,
+    ];
     log('');
     log('| target | calls/s | p50 ms | p99 ms | errors |');
     log('|---|---:|---:|---:|---:|');
@@ -295,6 +315,9 @@ async function main() {
     );
     log(
       `stdio:  switchboard / one-hop bridge = ${(s.perSecond / b.perSecond).toFixed(2)}x throughput, ${s.p50 - b.p50 >= 0 ? '+' : ''}${(s.p50 - b.p50).toFixed(2)} ms p50`,
+    );
+    log(
+      `floor:  bare second hop / one-hop bridge = ${(h.perSecond / b.perSecond).toFixed(2)}x throughput, +${(h.p50 - b.p50).toFixed(2)} ms p50 (a separate front door and nothing else)`,
     );
     log(
       `stdio, 2026-07-28: switchboard / one-hop bridge = ${(m.perSecond / b.perSecond).toFixed(2)}x throughput, ${m.p50 - b.p50 >= 0 ? '+' : ''}${(m.p50 - b.p50).toFixed(2)} ms p50`,
@@ -324,20 +347,34 @@ async function main() {
       log('|---|---:|');
       for (const k of Object.keys(groups))
         log(`| ${k} | ${((cpuAfter[k]! - cpuBefore[k]!) / alone.calls).toFixed(3)} |`);
+      return alone;
     };
-    await cpuPerCall(stdioTarget, {
+    const stdioAlone = await cpuPerCall(stdioTarget, {
       gateway: [gatewayPid],
       worker: [workerPid],
       'stdio server (its sandbox included)': await descendantsOf(workerPid),
       'postgres (every backend)': postmaster ? [postmaster, ...(await descendantsOf(postmaster))] : [],
     });
-    await cpuPerCall(
+    const bridgeAlone = await cpuPerCall(
       { name: 'one-hop bridge', url: bridge },
       {
         'mcp-proxy': [bridgeProcess.pid!],
         'stdio server': await descendantsOf(bridgeProcess.pid!),
       },
     );
+    const hopAlone = await cpuPerCall(
+      { name: 'bare second hop', url: secondHop },
+      {
+        forwarder: [forwarderProcess.pid!],
+        'mcp-proxy': [bridgeProcess.pid!],
+        'stdio server': await descendantsOf(bridgeProcess.pid!),
+      },
+    );
+    const against = (x: LoadResult) =>
+      `${(x.perSecond / bridgeAlone.perSecond).toFixed(2)}x throughput, +${(x.p50 - bridgeAlone.p50).toFixed(2)} ms p50`;
+    log('');
+    log(`each alone: switchboard stdio (2025) / one-hop bridge = ${against(stdioAlone)}`);
+    log(`each alone: bare second hop / one-hop bridge = ${against(hopAlone)}`);
 
     // tools/list through /mcp for a user with 20 installations (half stdio, half remote: a worker runs
     // at most 10 processes per user by default), and a cold server's first call.
