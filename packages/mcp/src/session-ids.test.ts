@@ -48,13 +48,13 @@ describe('session ids', () => {
     expect(theirs.verify(id)?.scope).toBe('aggregate:x');
   });
 
-  it('restore a record within its window only, and none without an issue time', () => {
+  it('restore a record within its window only; an undated one counts as issued on 2026-12-02', () => {
     const ids = new SessionIds('a'.repeat(32));
     const issued = Date.UTC(2026, 0, 1);
     const id = ids.create({ sub: 'u', scope: 'aggregate:x', init }, issued);
     expect(ids.verify(id, issued + RESTORABLE_FOR_SECONDS * 1000)?.iat).toBe(issued / 1000);
     expect(ids.verify(id, issued + RESTORABLE_FOR_SECONDS * 1000 + 1000)).toBeUndefined();
-    // An id of the earlier format (no `iat`), signed as ours: the session cannot be brought back.
+    // An id of the earlier format (no `iat`), signed as ours.
     const old = Buffer.from(JSON.stringify({ r: 'x', sub: 'u', scope: 'aggregate:x', init })).toString(
       'base64url',
     );
@@ -64,7 +64,9 @@ describe('session ids', () => {
     )
       .update(old)
       .digest('base64url');
-    expect(ids.verify(`${old}.${mac}`)).toBeUndefined();
+    const undatedUntil = Date.UTC(2026, 11, 2) + RESTORABLE_FOR_SECONDS * 1000;
+    expect(ids.verify(`${old}.${mac}`, undatedUntil)?.scope).toBe('aggregate:x');
+    expect(ids.verify(`${old}.${mac}`, undatedUntil + 1000)).toBeUndefined();
     expect(SessionIds.peek(`${old}.${mac}`)?.scope).toBe('aggregate:x');
   });
 });

@@ -83,6 +83,11 @@ const MAX_FIELD = 100;
  * clients ended (`EndedSessions` in the worker).
  */
 export const RESTORABLE_FOR_SECONDS = 30 * 24 * 3600;
+/**
+ * Ids issued before records carried their time count as issued on the day that began (2026-12-02): a
+ * deploy brings no wave of 404s, and they expire with the same window as every other id.
+ */
+const UNDATED_ISSUED_AT = Date.UTC(2026, 11, 2) / 1000;
 
 /**
  * Worker session ids that carry their own restore record: `<payload, base64url JSON>.<HMAC>`, the
@@ -120,10 +125,7 @@ export class SessionIds {
     return `${payload}.${this.mac(payload)}`;
   }
 
-  /**
-   * The restore record of an id this deployment issued within the restore window, or undefined (also
-   * for ids issued before records carried their time).
-   */
+  /** The restore record of an id this deployment issued, within the restore window, or undefined. */
   verify(id: string, now = Date.now()): RestorableSession | undefined {
     const [payload, mac, extra] = id.split('.');
     if (!payload || !mac || extra !== undefined) return undefined;
@@ -131,7 +133,7 @@ export class SessionIds {
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
     const record = SessionIds.peek(id);
-    if (record?.iat === undefined || now / 1000 - record.iat > RESTORABLE_FOR_SECONDS) return undefined;
+    if (!record || now / 1000 - (record.iat ?? UNDATED_ISSUED_AT) > RESTORABLE_FOR_SECONDS) return undefined;
     return record;
   }
 
