@@ -6,22 +6,41 @@ import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { Backend } from './backend.ts';
 
-/** A real SDK server in process, and a count of the `tools/list` requests it received. */
+/**
+ * A real SDK server in process, a count of the `tools/list` requests it received and the methods of
+ * everything it received; `hang(true)` makes it stop answering `tools/list` (the requests are received
+ * and counted, never handled).
+ */
 async function serverWithTools() {
   const server = new McpServer({ name: 'tools', version: '1.0.0' });
   server.registerTool('first', { inputSchema: { n: z.number() } }, async () => ({ content: [] }));
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   let lists = 0;
+  let hanging = false;
+  const received: string[] = [];
   const deliver = serverSide.onmessage!;
   serverSide.onmessage = (message, extra) => {
-    if ((message as { method?: string }).method === 'tools/list') lists++;
+    const method = (message as { method?: string }).method;
+    if (method) received.push(method);
+    if (method === 'tools/list') {
+      lists++;
+      if (hanging) return;
+    }
     deliver.call(serverSide, message, extra);
   };
   const client = new Client({ name: 'test', version: '1.0.0' });
   await client.connect(clientSide);
   const backend = new Backend('key', client, 'v1', () => client.close());
-  return { server, backend, lists: () => lists };
+  return {
+    server,
+    backend,
+    lists: () => lists,
+    received: () => received,
+    hang: (on: boolean) => {
+      hanging = on;
+    },
+  };
 }
 
 describe("a backend keeps its server's tool list", () => {
@@ -51,6 +70,26 @@ describe("a backend keeps its server's tool list", () => {
     expect(checks.filter((c) => c?.startsWith('Invalid arguments'))).toHaveLength(5);
     expect(lists()).toBe(1);
     expect(load).toHaveBeenCalledTimes(1);
+    await backend.close();
+  });
+
+  it('cancels a read at the server once everyone waiting gave up, and reads afresh for the next', async () => {
+    const { backend, lists, received, hang } = await serverWithTools();
+    hang(true);
+    const first = new AbortController();
+    const second = new AbortController();
+    const waits = [backend.toolListing(first.signal), backend.toolListing(second.signal)];
+    await waitFor(() => lists() === 1, { what: 'the read to reach the server' });
+    first.abort(new Error('first gave up'));
+    await expect(waits[0]).rejects.toThrow('first gave up');
+    // One still waits: the read goes on.
+    expect(received()).not.toContain('notifications/cancelled');
+    second.abort(new Error('second gave up'));
+    await expect(waits[1]).rejects.toThrow('second gave up');
+    await waitFor(() => received().includes('notifications/cancelled'), { what: 'the cancellation' });
+    hang(false);
+    expect((await backend.toolListing()).tools.map((t) => t.name)).toEqual(['first']);
+    expect(lists()).toBe(2);
     await backend.close();
   });
 

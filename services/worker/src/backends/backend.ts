@@ -164,24 +164,27 @@ export class Backend {
 
   /**
    * What is wrong with a tool call's arguments against the tool's input schema, or undefined when
-   * nothing is. The schemas are read once per backend (and again when the server says its tools changed).
+   * nothing is. The schemas are read once per backend (and again when the server says its tools
+   * changed); a read waits at most the call's deadline, and not past the call's own cancellation.
    */
-  async checkToolArguments(tool: string, args: unknown): Promise<string | undefined> {
+  async checkToolArguments(
+    tool: string,
+    args: unknown,
+    call?: { signal: AbortSignal; deadlineMillis: number },
+  ): Promise<string | undefined> {
     if (!this.arguments.loaded) {
-      // The first calls after a start come together: they share one compile of the schemas.
-      const generation = this.toolsGeneration;
-      this.argumentsLoading ??= this.listAllTools()
-        .then((tools) => {
-          if (generation === this.toolsGeneration) this.arguments.load(tools);
-        })
-        .finally(() => {
-          this.argumentsLoading = undefined;
-        });
-      await this.argumentsLoading;
+      const deadline = call && AbortSignal.timeout(call.deadlineMillis);
+      const tools = await this.listAllTools(call && AbortSignal.any([call.signal, deadline!])).catch(
+        (err) => {
+          // A server that does not list its tools in time did not answer in time.
+          throw deadline?.aborted ? new McpError(ErrorCode.RequestTimeout, 'Request timed out') : err;
+        },
+      );
+      // Calls that came together shared one read: the first to get it compiles the schemas.
+      if (!this.arguments.loaded) this.arguments.load(tools);
     }
     return this.arguments.check(tool, args);
   }
-  private argumentsLoading: Promise<void> | undefined;
 
   /**
    * Every page of the server's `tools/list` (at most 20), as the server describes them (unfiltered).
@@ -201,18 +204,31 @@ export class Backend {
     }
     // Callers that come while the list is being read wait for that read (each for as long as it may).
     if (this.reading?.generation !== this.toolsGeneration) {
-      const read = this.readToolList().finally(() => {
+      const cancel = new AbortController();
+      const read = this.readToolList(cancel.signal).finally(() => {
         if (this.reading?.read === read) this.reading = undefined;
       });
-      this.reading = { generation: this.toolsGeneration, read };
+      this.reading = { generation: this.toolsGeneration, read, cancel, waiting: 0 };
     }
-    return untilAborted(this.reading.read, signal);
+    const reading = this.reading;
+    reading.waiting++;
+    try {
+      return await untilAborted(reading.read, signal);
+    } finally {
+      // Everyone who waited gave up: the read is cancelled at the server, as a lone caller's was.
+      if (--reading.waiting === 0 && signal?.aborted) {
+        reading.cancel.abort(signal.reason);
+        if (this.reading === reading) this.reading = undefined;
+      }
+    }
   }
 
-  /** The read of the tool list in progress, and the tools generation it is for. */
-  private reading: { generation: number; read: Promise<ToolListing> } | undefined;
+  /** The read of the tool list in progress: its tools generation, who waits for it, how to cancel it. */
+  private reading:
+    | { generation: number; read: Promise<ToolListing>; cancel: AbortController; waiting: number }
+    | undefined;
 
-  private async readToolList(): Promise<ToolListing> {
+  private async readToolList(signal: AbortSignal): Promise<ToolListing> {
     const generation = this.toolsGeneration;
     const tools: Tool[] = [];
     let ttlMs = Number.POSITIVE_INFINITY;
@@ -221,6 +237,7 @@ export class Backend {
       const result = await this.client.request(
         { method: 'tools/list', params: cursor ? { cursor } : {} },
         ListToolsResultSchema,
+        { signal },
       );
       tools.push(...result.tools);
       const ttl = (result as { ttlMs?: unknown }).ttlMs;

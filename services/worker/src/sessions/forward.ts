@@ -28,10 +28,16 @@ export async function forwardToBackend(
     // A filtered tool does not exist as far as the user's clients are concerned.
     throw new ClientError(ErrorCode.InvalidParams, `Unknown tool: ${String(params.name).slice(0, 200)}`);
   }
+  // The deadline covers the whole call: the tool's schemas, where they must be read first, and the call.
+  const started = Date.now();
   if (request.method === 'tools/call' && backend.client.getServerCapabilities()?.tools) {
-    const problem = await backend.checkToolArguments(String(params.name), params.arguments);
+    const problem = await backend.checkToolArguments(String(params.name), params.arguments, {
+      signal: extra.signal,
+      deadlineMillis,
+    });
     if (problem) return { isError: true, content: [{ type: 'text', text: problem }] };
   }
+  const remaining = Math.max(1, deadlineMillis - (Date.now() - started));
   const { progressToken, ...meta } = _meta ?? {};
   const progress =
     progressToken === undefined
@@ -50,8 +56,8 @@ export async function forwardToBackend(
     const result = await backend.track(() =>
       backend.client.request({ method: request.method, params: forwardedParams } as never, ResultSchema, {
         signal: extra.signal,
-        timeout: deadlineMillis,
-        maxTotalTimeout: deadlineMillis,
+        timeout: remaining,
+        maxTotalTimeout: remaining,
       }),
     );
     if (request.method === 'tools/list' && Array.isArray(result.tools))
