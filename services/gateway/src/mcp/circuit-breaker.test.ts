@@ -59,8 +59,7 @@ describe('a backend that stops answering', () => {
 
     // One after another: after the first times out the worker reads the tool list again (to check the
     // next call's arguments), and that read is held to the call's deadline too.
-    for (let i = 0; i < 3; i++)
-      await expect(echo('flaky')).rejects.toThrow(/did not answer in time/);
+    for (let i = 0; i < 3; i++) await expect(echo('flaky')).rejects.toThrow(/did not answer in time/);
 
     // Refused by the open circuit (its own message), not left to time out against the hung server.
     await expect(echo('flaky')).rejects.toThrow(
