@@ -38,13 +38,34 @@ export function validBody(req: Request): {
       throw new JsonRpcError(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
     }
   }
-  const requestIds = messages
-    .filter((m) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
-    .map((m) => m.id as string | number);
+  const requestIds = idsOfRequests(messages);
   const toolCalls = messages
     .filter((m) => m.method === 'tools/call' && m.id !== undefined)
     .map((m) => String((m.params as { name?: unknown } | undefined)?.name ?? ''));
   return { body: raw, requestIds, toolCalls };
+}
+
+/**
+ * The ids of the requests in a body the gateway did not need to read (a 2026-07-28 request routed by
+ * its headers), for the rare answer it must give itself; none when the body is not JSON-RPC.
+ */
+export function requestIdsIn(raw: Buffer | undefined): (string | number)[] {
+  try {
+    const parsed: unknown = JSON.parse(raw?.toString('utf8') ?? '');
+    return idsOfRequests(Array.isArray(parsed) ? parsed : [parsed]);
+  } catch {
+    return [];
+  }
+}
+
+function idsOfRequests(messages: unknown[]): (string | number)[] {
+  return messages
+    .filter(
+      (m): m is { method: string; id: string | number } =>
+        typeof (m as { method?: unknown })?.method === 'string' &&
+        (typeof (m as { id?: unknown }).id === 'string' || typeof (m as { id?: unknown }).id === 'number'),
+    )
+    .map((m) => m.id);
 }
 
 /** The first revision whose requests carry their routing in headers (`Mcp-Method`, `Mcp-Name`). */

@@ -68,7 +68,8 @@ describe('the exchange with the workers', () => {
         method: 'tools/call',
         params: {
           name: 'trigger-long-running-operation',
-          arguments: { duration: 30, steps: 30 },
+          // Long enough to be running when the client leaves; short, as the last test waits for it.
+          arguments: { duration: 5, steps: 5 },
           _meta: { progressToken: 'p' },
         },
       }),
@@ -186,8 +187,42 @@ describe('the exchange with the workers', () => {
     expect((await fetch(`${h.url}/mcp/everything`, { method: 'DELETE', headers: endedHeaders })).status).toBe(
       200,
     );
+    // A 2026-07-28 call running there (its answer, headers included, would come at its end). The call
+    // the second test left behind ends first, so the count below is this call's.
+    const running = () => workerOf(home).deps.sessions.calls.statsOf(userId).running;
+    await waitFor(() => running() === 0, { what: 'the earlier calls to end', timeoutMillis: 30_000 });
+    const longCall = fetch(`${h.url}/mcp/everything`, {
+      method: 'POST',
+      headers: mcpHeaders({
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'trigger-long-running-operation',
+      }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: {
+          name: 'trigger-long-running-operation',
+          arguments: { duration: 20, steps: 1 },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    await waitFor(() => running() === 1, { what: 'the 2026 call to run on its worker' });
     const otherBefore = workerOf(other).deps.sessions.size;
     await workerOf(home).kill();
+    // The worker had taken it: it is answered with an error, not run a second time on the other worker.
+    const stopped = await longCall;
+    expect(stopped.status).toBe(200);
+    expect(await stopped.json()).toMatchObject({
+      id: 7,
+      error: { message: expect.stringMatching(/stopped/) },
+    });
     expect(await echo(client, 'after')).toMatchObject({ content: [{ type: 'text', text: 'Echo: after' }] });
     expect(sessionIdOf(client)).toBe(id);
     // The other worker never saw the DELETE; it learns of it from Postgres and does not restore it.

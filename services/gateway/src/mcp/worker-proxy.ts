@@ -2,6 +2,7 @@ import { clientSessionIds, INTERNAL_TOKEN_HEADER, SESSION_MISSING_HEADER } from 
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher, util } from 'undici';
+import { requestIdsIn } from './json-rpc-body.ts';
 
 /** Request headers that mean something on the internal hop; nothing else (no Authorization) crosses. */
 const FORWARD_REQUEST = ['content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
@@ -66,6 +67,8 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
     Object.assign(headers, opts.extraHeaders);
 
     let abort: ((err?: Error) => void) | undefined;
+    /** The worker said it took the request (`102 Processing`) before its answer. */
+    let taken = false;
     let answered = false;
     let missing = false;
     let sse = false;
@@ -75,7 +78,10 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
         abort = abortRequest;
       },
       onHeaders(statusCode, rawHeaders, resume) {
-        if (statusCode < 200) return true;
+        if (statusCode < 200) {
+          taken = true;
+          return true;
+        }
         answered = true;
         const up = util.parseHeaders(rawHeaders);
         if (opts.restorable && statusCode === 404 && up[SESSION_MISSING_HEADER]) {
@@ -110,24 +116,19 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
       onError(err) {
         // The client went away first (and the request was aborted for it): nothing to tell anyone.
         if (res.destroyed && !res.writableFinished) return resolve();
-        if (!answered) return reject(new WorkerUnreachable(err.message));
+        // Never reached, or gone before taking it: the next worker in line gets the request.
+        if (!answered && !taken) return reject(new WorkerUnreachable(err.message));
         if (missing) return reject(new SessionMissing());
         logger.debug({ err: { message: err.message } }, 'worker stream ended abruptly');
-        if (sse && !clientGone()) {
+        if (!answered && !clientGone()) {
+          // Taken, then the worker died: the call may have run, so it is not run again elsewhere. (A 2026
+          // request was routed by its headers: its id is read from the body only now.)
+          const ids = requestIds.length > 0 ? requestIds : requestIdsIn(body);
+          res.status(200).json(ids.length === 1 ? stopped(ids[0]!) : ids.map(stopped));
+        } else if (sse && !clientGone()) {
           // The worker died mid-answer. A client left with a half stream would try to resume it and
           // wait out its own timeout; answer its requests with an error now instead.
-          for (const id of requestIds) {
-            const error = {
-              jsonrpc: '2.0',
-              id,
-              error: {
-                code: -32603,
-                message:
-                  'The worker running this call stopped before answering; the session goes on, retry the call',
-              },
-            };
-            res.write(`event: message\ndata: ${JSON.stringify(error)}\n\n`);
-          }
+          for (const id of requestIds) res.write(`event: message\ndata: ${JSON.stringify(stopped(id))}\n\n`);
           res.end();
         } else {
           res.destroy();
@@ -149,4 +150,16 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
       handler,
     );
   });
+}
+
+/** The answer to a request whose worker died running it. */
+function stopped(id: string | number) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: -32603,
+      message: 'The worker running this call stopped before answering; retry the call',
+    },
+  };
 }

@@ -87,6 +87,11 @@ export class ModernEra {
       return await send(answer, res);
     }
     const message = req.body as { method?: unknown; params?: unknown } | undefined;
+    // A 2026 answer's headers come with the answer, at the call's end. `102 Processing` tells the gateway
+    // now that this worker took the call: should it die before answering, the gateway answers with an
+    // error instead of running the call again on another worker (a tool call may not be safe to repeat).
+    // A 2025 session call says the same with its early headers.
+    if (message?.method === 'tools/call') res.writeProcessing();
     const unlisten =
       message?.method === 'subscriptions/listen' ? await bridge.listen(message.params) : undefined;
     const answer = await bridge.handler.fetch(web, { parsedBody: req.body });
