@@ -37,6 +37,36 @@ const mcpHeaders = (extra: Record<string, string>) => ({
   ...extra,
 });
 
+/**
+ * A raw 2026-07-28 call of server-everything's long-running operation: its answer, headers included,
+ * comes whole at its end.
+ */
+const longModernCall = (opts: { id: number; seconds: number; token?: string; signal?: AbortSignal }) =>
+  fetch(`${h.url}/mcp/everything`, {
+    method: 'POST',
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    headers: mcpHeaders({
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'trigger-long-running-operation',
+    }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: opts.id,
+      method: 'tools/call',
+      params: {
+        name: 'trigger-long-running-operation',
+        arguments: { duration: opts.seconds, steps: 1 },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    }),
+  });
+
 describe('the exchange with the workers', () => {
   it('starts a session on the worker ranked first for its key, and keeps it there', async () => {
     const [first, second] = h.deps.workers.ranked(
@@ -104,30 +134,7 @@ describe('the exchange with the workers', () => {
     const inFlight = () =>
       h.workers.reduce((n, w) => n + w.deps.sessions.calls.statsOf(bob.user.id).running, 0);
     const leaving = new AbortController();
-    const call = fetch(`${h.url}/mcp/everything`, {
-      method: 'POST',
-      signal: leaving.signal,
-      headers: mcpHeaders({
-        authorization: `Bearer ${bob.access_token}`,
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'trigger-long-running-operation',
-      }),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: {
-          name: 'trigger-long-running-operation',
-          arguments: { duration: 30, steps: 1 },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
+    const call = longModernCall({ id: 1, seconds: 30, token: bob.access_token, signal: leaving.signal });
     await waitFor(() => inFlight() === 1, { what: 'the call to run on a worker' });
     logs.clear();
     leaving.abort();
@@ -191,28 +198,7 @@ describe('the exchange with the workers', () => {
     // the second test left behind ends first, so the count below is this call's.
     const running = () => workerOf(home).deps.sessions.calls.statsOf(userId).running;
     await waitFor(() => running() === 0, { what: 'the earlier calls to end', timeoutMillis: 30_000 });
-    const longCall = fetch(`${h.url}/mcp/everything`, {
-      method: 'POST',
-      headers: mcpHeaders({
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'trigger-long-running-operation',
-      }),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 7,
-        method: 'tools/call',
-        params: {
-          name: 'trigger-long-running-operation',
-          arguments: { duration: 20, steps: 1 },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
+    const longCall = longModernCall({ id: 7, seconds: 20 });
     await waitFor(() => running() === 1, { what: 'the 2026 call to run on its worker' });
     const otherBefore = workerOf(other).deps.sessions.size;
     await workerOf(home).kill();
