@@ -124,7 +124,8 @@ export function forwardToWorker(opts: ForwardOptions): Promise<void> {
           // Taken, then the worker died: the call may have run, so it is not run again elsewhere. (A 2026
           // request was routed by its headers: its id is read from the body only now.)
           const ids = requestIds.length > 0 ? requestIds : requestIdsIn(body);
-          res.status(200).json(ids.length === 1 ? stopped(ids[0]!) : ids.map(stopped));
+          if (ids.length === 0) res.destroy();
+          else res.status(200).json(ids.length === 1 ? stopped(ids[0]!) : ids.map(stopped));
         } else if (sse && !clientGone()) {
           // The worker died mid-answer. A client left with a half stream would try to resume it and
           // wait out its own timeout; answer its requests with an error now instead.
