@@ -59,13 +59,11 @@ export function requestIdsIn(raw: Buffer | undefined): (string | number)[] {
 }
 
 function idsOfRequests(messages: unknown[]): (string | number)[] {
-  return messages
-    .filter(
-      (m): m is { method: string; id: string | number } =>
-        typeof (m as { method?: unknown })?.method === 'string' &&
-        (typeof (m as { id?: unknown }).id === 'string' || typeof (m as { id?: unknown }).id === 'number'),
-    )
-    .map((m) => m.id);
+  const ids: (string | number)[] = [];
+  for (const m of messages as ({ method?: unknown; id?: unknown } | null)[])
+    if (typeof m?.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
+      ids.push(m.id);
+  return ids;
 }
 
 /** The first revision whose requests carry their routing in headers (`Mcp-Method`, `Mcp-Name`). */
