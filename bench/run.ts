@@ -329,7 +329,10 @@ async function main() {
     // CPU per call by process, for capacity planning (docs/kubernetes.md) and against the bridge: each
     // target alone.
     const postmaster = (await processTable()).find((p) => p.cmdline.includes(`${dataDir}/postgres`))?.pid;
-    const cpuPerCall = async (target: Target, groups: Record<string, number[]>) => {
+    const cpuPerCall = async (target: Target, targetGroups: Record<string, number[]>) => {
+      // The load generator's own share too: it shares the cores, so what it costs per call is what
+      // every target leaves itself of the two cores.
+      const groups = { ...targetGroups, 'load generator (this process)': [process.pid] };
       const cpu = async () =>
         Object.fromEntries(
           await Promise.all(
