@@ -9,15 +9,19 @@ import { Backend } from './backend.ts';
 /**
  * A real SDK server in process, a count of the `tools/list` requests it received and the methods of
  * everything it received; `hang(true)` makes it stop answering `tools/list` (the requests are received
- * and counted, never handled).
+ * and counted, never handled); `holdLists()` keeps its `tools/list` answers from the client until the
+ * function it returns is called; `clientGot()` lists what the client received and has handled.
  */
 async function serverWithTools() {
   const server = new McpServer({ name: 'tools', version: '1.0.0' });
-  server.registerTool('first', { inputSchema: { n: z.number() } }, async () => ({ content: [] }));
+  const first = server.registerTool('first', { inputSchema: { n: z.number() } }, async () => ({
+    content: [],
+  }));
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   let lists = 0;
   let hanging = false;
+  let held: Promise<void> | undefined;
   const received: string[] = [];
   const deliver = serverSide.onmessage!;
   serverSide.onmessage = (message, extra) => {
@@ -31,12 +35,39 @@ async function serverWithTools() {
   };
   const client = new Client({ name: 'test', version: '1.0.0' });
   await client.connect(clientSide);
+  const clientGot: string[] = [];
+  const toClient = clientSide.onmessage!;
+  let heldAnswers = 0;
+  clientSide.onmessage = (message, extra) => {
+    if (held && (message as { result?: { tools?: unknown } }).result?.tools) {
+      heldAnswers++;
+      void held.then(() => toClient.call(clientSide, message, extra));
+      return;
+    }
+    toClient.call(clientSide, message, extra);
+    const method = (message as { method?: string }).method;
+    // The SDK runs notification handlers in a later microtask: counted once they have run.
+    if (method) setImmediate(() => clientGot.push(method));
+  };
   const backend = new Backend('key', client, 'v1', () => client.close());
   return {
     server,
+    first,
     backend,
     lists: () => lists,
     received: () => received,
+    clientGot: () => clientGot,
+    heldAnswers: () => heldAnswers,
+    holdLists: () => {
+      let release!: () => void;
+      held = new Promise((r) => {
+        release = r;
+      });
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
     hang: (on: boolean) => {
       hanging = on;
     },
@@ -89,6 +120,25 @@ describe("a backend keeps its server's tool list", () => {
     await waitFor(() => received().includes('notifications/cancelled'), { what: 'the cancellation' });
     hang(false);
     expect((await backend.toolListing()).tools.map((t) => t.name)).toEqual(['first']);
+    expect(lists()).toBe(2);
+    await backend.close();
+  });
+
+  it('does not keep the schemas of a list the server changed while it was read', async () => {
+    const { first, backend, lists, clientGot, heldAnswers, holdLists } = await serverWithTools();
+    const release = holdLists();
+    const checking = backend.checkToolArguments('first', { n: 'text' });
+    await waitFor(() => heldAnswers() === 1, { what: 'the server to answer with the list' });
+    // While that list (`n` a number) is on its way, the tool changes: `n` is now a string.
+    first.update({ paramsSchema: { n: z.string() } });
+    await waitFor(() => clientGot().includes('notifications/tools/list_changed'), {
+      what: 'the change to reach the backend',
+    });
+    release();
+    // The list read before the change checks no later call.
+    await checking;
+    expect(await backend.checkToolArguments('first', { n: 'text' })).toBeUndefined();
+    expect(await backend.checkToolArguments('first', { n: 1 })).toMatch(/Invalid arguments/);
     expect(lists()).toBe(2);
     await backend.close();
   });

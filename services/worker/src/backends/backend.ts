@@ -173,6 +173,7 @@ export class Backend {
     call?: { signal: AbortSignal; deadlineMillis: number },
   ): Promise<string | undefined> {
     if (!this.arguments.loaded) {
+      const generation = this.toolsGeneration;
       const deadline = call && AbortSignal.timeout(call.deadlineMillis);
       const tools = await this.listAllTools(call && AbortSignal.any([call.signal, deadline!])).catch(
         (err) => {
@@ -180,8 +181,10 @@ export class Backend {
           throw deadline?.aborted ? new McpError(ErrorCode.RequestTimeout, 'Request timed out') : err;
         },
       );
-      // Calls that came together shared one read: the first to get it compiles the schemas.
-      if (!this.arguments.loaded) this.arguments.load(tools);
+      // Calls that came together shared one read: the first to get it compiles the schemas. A list the
+      // server changed while it was read is stale: this call goes unchecked (the server still checks),
+      // and the next reads afresh.
+      if (generation === this.toolsGeneration && !this.arguments.loaded) this.arguments.load(tools);
     }
     return this.arguments.check(tool, args);
   }
